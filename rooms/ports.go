@@ -1,0 +1,160 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors that the Service returns and that callers (the CLI, the local API)
+// tell apart. Adapters return ErrNoSuchRoom, ErrRoomInactive and ErrRoomTaken
+// from their Registry methods so that the Service can recognise them with
+// errors.Is.
+var (
+	ErrNoSuchRoom    = errors.New("no such room")
+	ErrRoomInactive  = errors.New("room is inactive")
+	ErrRoomTaken     = errors.New("room number is taken")
+	ErrWrongPassword = errors.New("wrong password")
+	ErrNotJoined     = errors.New("not joined to this room")
+	ErrTooLong       = errors.New("message too long")
+	ErrEmpty         = errors.New("message is empty")
+	ErrWeakPassword  = errors.New("password too short")
+	ErrBadRoomNumber = errors.New("bad room number")
+)
+
+// Record is what the registry keeps of a room: never the password, only
+// what lets a client check one and derive the room key from it.
+type Record struct {
+	ID ID
+	// Generation counts how often this room number has been (re)created.
+	// A member's lease is for one generation: when an inactive number is
+	// reused, the new room has a new generation, salt and key, and leases
+	// or keys of the old one no longer match.
+	Generation int64
+	Salt       []byte
+	KDF        KDFParams
+	// Verifier is derived from the room key (see Key.Verifier); it lets a
+	// client check a password without the registry ever seeing it.
+	Verifier []byte
+}
+
+// Status is the registry's view of a room right now.
+type Status struct {
+	// Members is the number of live leases.
+	Members int
+	// Active is true while at least one lease is live.
+	Active bool
+}
+
+// Lease names one membership that a member holds: a room in a given
+// generation.
+type Lease struct {
+	Room       ID
+	Generation int64
+}
+
+// Registry is the shared room registry (MySQL, or the embedded database).
+//
+// Membership is a lease that expires unless renewed, so that a member that
+// crashes stops being counted without anybody cleaning up. A room is active
+// while it has a live lease; the registry derives that from the leases
+// rather than storing it, so it cannot drift.
+type Registry interface {
+	// Create stores rec as a new room with creator's lease, atomically. If
+	// rec.ID names an active room it returns ErrRoomTaken; an inactive room
+	// with that number is replaced, and its old leases removed. It returns
+	// the record as stored: Generation is assigned by the registry.
+	Create(ctx context.Context, rec Record, creator MemberID, ttl time.Duration) (Record, error)
+
+	// Lookup returns a room's record and status, or ErrNoSuchRoom.
+	Lookup(ctx context.Context, id ID) (Record, Status, error)
+
+	// Join gives member a lease of length ttl on room id in generation gen.
+	// It returns ErrNoSuchRoom if the number is unknown and ErrRoomInactive
+	// if the room has no live lease (other than member's own) or its
+	// generation is not gen. Joining again renews the lease.
+	Join(ctx context.Context, id ID, gen int64, member MemberID, ttl time.Duration) error
+
+	// Renew extends member's leases on the given rooms to ttl from now. A
+	// lease that lapsed (the database was unreachable for a while) is taken
+	// again as long as the room's generation is unchanged: the member never
+	// left. It returns the number of live leases of each room it renewed,
+	// and lists as gone the rooms whose generation changed or that no longer
+	// exist.
+	Renew(ctx context.Context, member MemberID, leases []Lease, ttl time.Duration) (counts map[ID]int, gone []ID, err error)
+
+	// Leave ends member's lease on room id. Leaving a room one is not in is
+	// not an error.
+	Leave(ctx context.Context, id ID, member MemberID) error
+
+	// Close releases the registry's resources.
+	Close() error
+}
+
+// Packet is one MQTT message as a Transport carries it.
+type Packet struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+// SessionConfig describes the transport session of one room.
+type SessionConfig struct {
+	// ClientID is stable across restarts, so that the broker keeps the
+	// session (subscriptions and queued messages) while the daemon is down.
+	ClientID string
+	// Filters are subscribed at QoS 1, and again after every reconnect.
+	Filters []string
+	// Will is published by the broker, retained, when the session ends
+	// without a clean disconnect.
+	Will *Packet
+	// Deliver receives every incoming packet, in order, on a goroutine of
+	// the session, never the MQTT library's own: it may block briefly or
+	// publish. Packets that arrive while Deliver is behind are queued up to
+	// a bound, then dropped and counted.
+	Deliver func(Packet)
+	// OnConnect is called (on its own goroutine) after each successful
+	// connection, including reconnects; OnDisconnect when the connection is
+	// lost.
+	OnConnect    func()
+	OnDisconnect func(err error)
+}
+
+// Session is one room's live connection to the broker.
+type Session interface {
+	// Publish sends p with QoS 1 and waits for the broker's acknowledgement
+	// or ctx. While the connection is down and being re-established, the
+	// message is kept and sent after reconnecting.
+	Publish(ctx context.Context, p Packet) error
+	// Connected reports whether the connection is up right now.
+	Connected() bool
+	// Dropped is the number of incoming packets dropped because Deliver
+	// fell behind.
+	Dropped() uint64
+	// Close disconnects cleanly, so the Will is not sent. With forget, it
+	// also unsubscribes and discards the broker-side session; without, the
+	// broker keeps queueing the room's messages for the next start.
+	Close(ctx context.Context, forget bool) error
+}
+
+// Transport opens sessions on a message broker.
+type Transport interface {
+	// Open connects a session and subscribes its filters before returning.
+	// It fails if the broker cannot be reached, naming it.
+	Open(ctx context.Context, cfg SessionConfig) (Session, error)
+}
+
+// Notification is what a Notifier shows for an incoming message.
+type Notification struct {
+	Room    ID
+	Sender  string
+	Text    string
+	Message Message
+}
+
+// Notifier tells the user that a message arrived while they were not
+// looking. Notify must not block for long; implementations bound their own
+// calls.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
