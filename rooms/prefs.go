@@ -1,0 +1,86 @@
+package rooms
+
+import "fmt"
+
+// MarkRead sets a room's unread count to zero.
+func (s *Service) MarkRead(id ID) error {
+	r := s.room(id)
+	if r == nil {
+		return fmt.Errorf("room %s: %w", id, ErrNotJoined)
+	}
+	r.mu.Lock()
+	changed := r.unread != 0
+	r.unread = 0
+	r.mu.Unlock()
+	if changed {
+		s.hub.emit(Event{Kind: EventRead, Room: id})
+	}
+	return nil
+}
+
+// SetMuted mutes or unmutes a room's notifications. It is remembered
+// across restarts.
+func (s *Service) SetMuted(id ID, muted bool) error {
+	r := s.room(id)
+	if r == nil {
+		return fmt.Errorf("room %s: %w", id, ErrNotJoined)
+	}
+	r.mu.Lock()
+	r.muted = muted
+	r.mu.Unlock()
+	s.save()
+	s.hub.emit(Event{Kind: EventRead, Room: id})
+	return nil
+}
+
+// SetDoNotDisturb turns all notifications off or on again.
+func (s *Service) SetDoNotDisturb(on bool) {
+	s.mu.Lock()
+	s.dnd = on
+	s.mu.Unlock()
+	s.hub.emit(Event{Kind: EventRead})
+}
+
+// DoNotDisturb reports whether notifications are off.
+func (s *Service) DoNotDisturb() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dnd
+}
+
+// SetFocused records that a chat window of room id gained (true) or lost
+// (false) the focus: messages to a room the user is looking at are not
+// notified, and count as read.
+func (s *Service) SetFocused(id ID, focused bool) {
+	s.mu.Lock()
+	if focused {
+		s.focused[id]++
+	} else if s.focused[id] > 0 {
+		s.focused[id]--
+	}
+	s.mu.Unlock()
+	if focused {
+		_ = s.MarkRead(id)
+	}
+}
+
+// SetName changes the display name and announces it in every room.
+func (s *Service) SetName(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.name = name
+	rs := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rs = append(rs, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rs {
+		r.mu.Lock()
+		r.members[s.me] = name
+		r.mu.Unlock()
+		go s.announce(r)
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package rooms
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Send publishes text to room id and returns the message as others will
+// see it. It returns once the broker has acknowledged the message (QoS 1)
+// or ctx ends; in the latter case the message may still go out when the
+// connection returns.
+func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error) {
+	if err := CheckText(text); err != nil {
+		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
+	}
+	r := s.room(id)
+	if r == nil {
+		return Message{}, fmt.Errorf("send to room %s: %w", id, ErrNotJoined)
+	}
+	m := Message{
+		ID: newMessageID(), Room: id, Sender: s.me, Name: s.Name(), Text: text,
+		Time: time.Now().Truncate(time.Millisecond), Own: true,
+	}
+	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
+		Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text,
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
+	}
+	// Mark the id as seen before publishing, so the broker's echo of our
+	// own message is not shown a second time.
+	r.mu.Lock()
+	r.seen.add(m.ID)
+	sess := r.sess
+	r.mu.Unlock()
+
+	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil {
+		// If it still goes out later, let its echo into the history.
+		r.mu.Lock()
+		r.seen.forget(m.ID)
+		r.mu.Unlock()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return Message{}, fmt.Errorf("send to room %s: not yet confirmed by the broker; it will be sent when the connection returns: %w", id, err)
+		}
+		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
+	}
+	r.mu.Lock()
+	r.hist.add(m)
+	r.mu.Unlock()
+	s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})
+	return m, nil
+}
+
+func newMessageID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic("rooms: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,349 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Config tunes a Service. Zero fields take the defaults below.
+type Config struct {
+	Identity Identity
+	// Name is the display name shown to other members.
+	Name string
+	// LeaseTTL is how long a membership lasts without a heartbeat: a daemon
+	// that dies stops being counted within this time.
+	LeaseTTL time.Duration
+	// Heartbeat is how often leases are renewed.
+	Heartbeat time.Duration
+	// HistoryLimit bounds the messages kept per room.
+	HistoryLimit int
+	// KDF is used for rooms this daemon creates.
+	KDF    KDFParams
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultLeaseTTL     = 90 * time.Second
+	DefaultHistoryLimit = 500
+)
+
+// SavedRoom is what survives a daemon restart: enough to rejoin without the
+// password, which is never saved.
+type SavedRoom struct {
+	ID         ID     `json:"room"`
+	Generation int64  `json:"generation"`
+	Key        []byte `json:"key"`
+	Muted      bool   `json:"muted,omitempty"`
+}
+
+// StateStore keeps the joined rooms across restarts.
+type StateStore interface {
+	SaveRooms(rooms []SavedRoom) error
+}
+
+// Service joins, leaves and sends: the daemon's core. It is safe for
+// concurrent use.
+type Service struct {
+	cfg   Config
+	me    MemberID
+	reg   Registry
+	tr    Transport
+	store StateStore
+	log   *slog.Logger
+	hub   hub
+
+	// opMu serialises changes of membership (create, join, leave), so that
+	// two requests for one room cannot race each other into two sessions.
+	opMu sync.Mutex
+
+	mu       sync.Mutex
+	rooms    map[ID]*room
+	name     string
+	dnd      bool
+	focused  map[ID]int // open, focused chat windows per room
+	notifier Notifier
+	dbDown   bool
+	stopped  bool // after Shutdown: the saved rooms must stay as they were
+	failures map[ID]*failures
+
+	notes chan Notification
+}
+
+// NewService returns a Service that has joined no room yet; see Restore.
+func NewService(cfg Config, reg Registry, tr Transport, store StateStore) (*Service, error) {
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = cfg.LeaseTTL / 3
+	}
+	if cfg.HistoryLimit <= 0 {
+		cfg.HistoryLimit = DefaultHistoryLimit
+	}
+	if cfg.KDF == (KDFParams{}) {
+		cfg.KDF = DefaultKDF
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Identity.priv == nil {
+		return nil, errors.New("rooms: service needs an identity")
+	}
+	if err := CheckName(cfg.Name); err != nil {
+		return nil, err
+	}
+	return &Service{
+		cfg:      cfg,
+		me:       cfg.Identity.Member(),
+		reg:      reg,
+		tr:       tr,
+		store:    store,
+		log:      cfg.Logger,
+		rooms:    make(map[ID]*room),
+		name:     cfg.Name,
+		focused:  make(map[ID]int),
+		failures: make(map[ID]*failures),
+		notes:    make(chan Notification, 64),
+	}, nil
+}
+
+// Me returns this daemon's member id.
+func (s *Service) Me() MemberID { return s.me }
+
+// Name returns the display name.
+func (s *Service) Name() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
+}
+
+// SetNotifier sets (or, with nil, removes) the notifier for incoming
+// messages.
+func (s *Service) SetNotifier(n Notifier) {
+	s.mu.Lock()
+	s.notifier = n
+	s.mu.Unlock()
+}
+
+// Subscribe returns a channel of events, and a function that ends the
+// subscription. The channel is closed if the subscriber falls more than buf
+// events behind.
+func (s *Service) Subscribe(buf int) (<-chan Event, func()) { return s.hub.subscribe(buf) }
+
+// Invite is what someone needs to join a room.
+type Invite struct {
+	Room     ID
+	Password string
+}
+
+// Create makes a new room with password, or a generated one if password is
+// empty, and joins it as its first member.
+func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
+	if password == "" {
+		p, err := GeneratePassword()
+		if err != nil {
+			return Invite{}, err
+		}
+		password = p
+	} else if err := CheckPassword(password); err != nil {
+		return Invite{}, err
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+
+	rec := Record{Salt: NewSalt(), KDF: s.cfg.KDF}
+	key, err := DeriveKey(password, rec.Salt, rec.KDF)
+	if err != nil {
+		return Invite{}, fmt.Errorf("create room: %w", err)
+	}
+	rec.Verifier = key.Verifier()
+	// A random number rarely collides with an active room; when it does,
+	// draw again. The salt stays: it only has to be unique, not secret.
+	const attempts = 20
+	for i := 0; ; i++ {
+		rec.ID = NewID()
+		stored, err := s.reg.Create(ctx, rec, s.me, s.cfg.LeaseTTL)
+		if errors.Is(err, ErrRoomTaken) && i < attempts {
+			continue
+		}
+		if err != nil {
+			return Invite{}, fmt.Errorf("create room: %w", err)
+		}
+		rec = stored
+		break
+	}
+	if err := s.attach(ctx, rec.ID, rec.Generation, key, password, false); err != nil {
+		s.releaseLease(rec.ID)
+		return Invite{}, fmt.Errorf("create room %s: %w", rec.ID, err)
+	}
+	s.log.Info("room created", "room", rec.ID)
+	return Invite{Room: rec.ID, Password: password}, nil
+}
+
+// Join joins room id with its password.
+func (s *Service) Join(ctx context.Context, id ID, password string) error {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if s.room(id) != nil {
+		return nil
+	}
+	if err := s.throttle(ctx, id); err != nil {
+		return err
+	}
+	rec, st, err := s.reg.Lookup(ctx, id)
+	if err != nil {
+		return fmt.Errorf("join room %s: %w", id, err)
+	}
+	if !st.Active {
+		return fmt.Errorf("join room %s: %w: its last member left; create a new room", id, ErrRoomInactive)
+	}
+	key, err := DeriveKey(password, rec.Salt, rec.KDF)
+	if err != nil {
+		return fmt.Errorf("join room %s: %w", id, err)
+	}
+	if !key.Verify(rec.Verifier) {
+		s.failed(id)
+		return fmt.Errorf("join room %s: %w", id, ErrWrongPassword)
+	}
+	s.succeeded(id)
+	if err := s.reg.Join(ctx, id, rec.Generation, s.me, s.cfg.LeaseTTL); err != nil {
+		return fmt.Errorf("join room %s: %w", id, err)
+	}
+	if err := s.attach(ctx, id, rec.Generation, key, password, false); err != nil {
+		s.releaseLease(id)
+		return fmt.Errorf("join room %s: %w", id, err)
+	}
+	s.log.Info("room joined", "room", id)
+	return nil
+}
+
+// Leave leaves room id: presence cleared, the broker session discarded,
+// the lease released, the history dropped.
+func (s *Service) Leave(ctx context.Context, id ID) error {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	r := s.room(id)
+	if r == nil {
+		return fmt.Errorf("leave room %s: %w", id, ErrNotJoined)
+	}
+	s.detach(ctx, r, true)
+	s.mu.Lock()
+	delete(s.rooms, id)
+	s.mu.Unlock()
+	s.save()
+	err := s.reg.Leave(ctx, id, s.me)
+	s.hub.emit(Event{Kind: EventLeft, Room: id})
+	s.log.Info("room left", "room", id)
+	if err != nil {
+		// The lease runs out by itself; the member count is right again
+		// within the lease time.
+		return fmt.Errorf("leave room %s: left, but the registry did not hear it (the lease will expire): %w", id, err)
+	}
+	return nil
+}
+
+// Rooms returns the joined rooms, ordered by number.
+func (s *Service) Rooms() []RoomInfo {
+	s.mu.Lock()
+	rs := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rs = append(rs, r)
+	}
+	s.mu.Unlock()
+	out := make([]RoomInfo, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.info(s.me))
+	}
+	slices.SortFunc(out, func(a, b RoomInfo) int { return compareIDs(a.ID, b.ID) })
+	return out
+}
+
+func compareIDs(a, b ID) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Room returns one joined room.
+func (s *Service) Room(id ID) (RoomInfo, error) {
+	r := s.room(id)
+	if r == nil {
+		return RoomInfo{}, fmt.Errorf("room %s: %w", id, ErrNotJoined)
+	}
+	return r.info(s.me), nil
+}
+
+// History returns the messages of a joined room kept in this run, oldest
+// first.
+func (s *Service) History(id ID) ([]Message, error) {
+	r := s.room(id)
+	if r == nil {
+		return nil, fmt.Errorf("room %s: %w", id, ErrNotJoined)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hist.list(), nil
+}
+
+// InviteFor returns the invite of a joined room, if its password is known
+// to this run of the daemon.
+func (s *Service) InviteFor(id ID) (Invite, error) {
+	r := s.room(id)
+	if r == nil {
+		return Invite{}, fmt.Errorf("room %s: %w", id, ErrNotJoined)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.password == "" {
+		return Invite{}, fmt.Errorf("room %s: the password is not kept across restarts; ask a member who knows it", id)
+	}
+	return Invite{Room: id, Password: r.password}, nil
+}
+
+func (s *Service) room(id ID) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[id]
+}
+
+// releaseLease gives a lease back after a failed join, on a fresh context:
+// the caller's may be what failed.
+func (s *Service) releaseLease(id ID) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.reg.Leave(ctx, id, s.me); err != nil {
+		s.log.Warn("release lease after failed join", "room", id, "err", err)
+	}
+}
+
+func (s *Service) save() {
+	if s.store == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	saved := make([]SavedRoom, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		r.mu.Lock()
+		saved = append(saved, SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted})
+		r.mu.Unlock()
+	}
+	s.mu.Unlock()
+	slices.SortFunc(saved, func(a, b SavedRoom) int { return compareIDs(a.ID, b.ID) })
+	if err := s.store.SaveRooms(saved); err != nil {
+		s.log.Error("save joined rooms", "err", err)
+	}
+}

@@ -1,0 +1,196 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// publishTimeout bounds presence announcements, which run in the
+// background.
+const publishTimeout = 10 * time.Second
+
+// clientID names a room's broker session: stable across restarts (the
+// member id and the room's topic tag), so the broker keeps queueing the
+// room's messages while the daemon is down.
+func (s *Service) clientID(r *room) string {
+	return "sunoye-" + string(s.me)[:16] + "-" + r.topics.messages[len(topicRoot):len(topicRoot)+12]
+}
+
+// attach opens the room's broker session, announces this member, and adds
+// the room to the joined ones.
+func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, password string, muted bool) error {
+	r := newRoom(id, gen, key, s.cfg.HistoryLimit)
+	r.password = password
+	r.muted = muted
+	r.members[s.me] = s.Name()
+	sess, err := s.tr.Open(ctx, SessionConfig{
+		ClientID: s.clientID(r),
+		Filters:  []string{r.topics.filter},
+		// An empty retained payload deletes the member's retained presence:
+		// if this daemon dies, the broker tells the others at once.
+		Will:    &Packet{Topic: r.topics.presenceOf(s.me), Retained: true},
+		Deliver: func(p Packet) { s.deliver(r, p) },
+		OnConnect: func() {
+			if r.session() != nil { // the first connect is announced below
+				s.announce(r)
+			}
+			s.hub.emit(Event{Kind: EventConnection, Room: id})
+		},
+		OnDisconnect: func(err error) {
+			s.log.Warn("broker connection lost; reconnecting", "room", id, "err", err)
+			s.hub.emit(Event{Kind: EventConnection, Room: id})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.sess = sess
+	r.mu.Unlock()
+	s.announce(r)
+
+	s.mu.Lock()
+	s.rooms[id] = r
+	s.mu.Unlock()
+	s.save()
+	s.hub.emit(Event{Kind: EventJoined, Room: id})
+	return nil
+}
+
+// announce publishes this member's retained presence in r.
+func (s *Service) announce(r *room) {
+	sess := r.session()
+	if sess == nil {
+		return
+	}
+	payload, err := seal(r.aead, r.topics.presenceOf(s.me), s.cfg.Identity, body{
+		Type: typePresence, Name: s.Name(), TS: time.Now().UnixMilli(), State: "online",
+	})
+	if err != nil {
+		s.log.Error("seal presence", "room", r.id, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	if err := sess.Publish(ctx, Packet{Topic: r.topics.presenceOf(s.me), Payload: payload, Retained: true}); err != nil {
+		s.log.Warn("announce presence", "room", r.id, "err", err)
+	}
+}
+
+// detach clears this member's presence and closes the room's session.
+// With forget, the broker-side session is discarded too (leaving); without,
+// the broker keeps queueing for the next start (shutting down).
+func (s *Service) detach(ctx context.Context, r *room, forget bool) {
+	sess := r.session()
+	if sess == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	err := sess.Publish(pctx, Packet{Topic: r.topics.presenceOf(s.me), Retained: true})
+	cancel()
+	if err != nil {
+		s.log.Warn("clear presence", "room", r.id, "err", err)
+	}
+	if err := sess.Close(ctx, forget); err != nil {
+		s.log.Warn("close broker session", "room", r.id, "err", err)
+	}
+}
+
+// deliver handles one packet from the room's session. Nothing from the
+// network can make it fail: what does not open is counted and dropped.
+func (s *Service) deliver(r *room, p Packet) {
+	var err error
+	switch {
+	case p.Topic == r.topics.messages:
+		err = s.onMessage(r, p.Payload)
+	default:
+		m, ok := r.topics.memberOfPresence(p.Topic)
+		if !ok {
+			err = fmt.Errorf("unexpected topic %q", p.Topic)
+			break
+		}
+		err = s.onPresence(r, m, p.Payload)
+	}
+	if err != nil {
+		r.mu.Lock()
+		r.rejected++
+		n := r.rejected
+		r.mu.Unlock()
+		// Debug only: anyone can publish garbage on a public broker, and
+		// the log must not become the attack.
+		s.log.Debug("payload rejected", "room", r.id, "topic", p.Topic, "bytes", len(p.Payload), "rejected", n, "err", err)
+	}
+}
+
+func (s *Service) onMessage(r *room, payload []byte) error {
+	sender, b, err := open(r.aead, r.topics.messages, payload)
+	if err != nil {
+		return err
+	}
+	if b.Type != typeMessage {
+		return fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
+	}
+	m := Message{
+		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
+		Time: time.UnixMilli(b.TS), Own: sender == s.me,
+	}
+	r.mu.Lock()
+	if !r.seen.add(m.ID) {
+		r.mu.Unlock()
+		return nil // a redelivery or our own echo: already shown
+	}
+	r.hist.add(m)
+	if !m.Own {
+		r.unread++
+	}
+	muted := r.muted
+	r.mu.Unlock()
+
+	s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
+	if !m.Own && !muted {
+		s.queueNotification(m)
+	}
+	return nil
+}
+
+func (s *Service) onPresence(r *room, m MemberID, payload []byte) error {
+	if len(payload) == 0 {
+		if m == s.me {
+			// Our presence was cleared while we are still here: the Will
+			// of an earlier connection of ours, delivered late. Say again
+			// that we are here.
+			if s.room(r.id) == r {
+				go s.announce(r)
+			}
+			return nil
+		}
+		r.mu.Lock()
+		_, was := r.members[m]
+		delete(r.members, m)
+		r.mu.Unlock()
+		if was {
+			s.hub.emit(Event{Kind: EventMembers, Room: r.id})
+		}
+		return nil
+	}
+	sender, b, err := open(r.aead, r.topics.presenceOf(m), payload)
+	if err != nil {
+		return err
+	}
+	if b.Type != typePresence {
+		return fmt.Errorf("%w: %s body on a presence topic", errPayloadBody, b.Type)
+	}
+	if sender != m {
+		return errors.New("presence signed by another member")
+	}
+	r.mu.Lock()
+	old, was := r.members[m]
+	r.members[m] = b.Name
+	r.mu.Unlock()
+	if !was || old != b.Name {
+		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package rooms
+
+import (
+	"crypto/cipher"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// The wire format of every payload SunOye publishes (docs/protocol.md):
+//
+//	payload = version(1) | nonce(24) | XChaCha20-Poly1305(message key, nonce, inner, aad = topic)
+//	inner   = public key(32) | signature(64) | body (JSON)
+//
+// The signature is Ed25519 over sigContext | topic | 0 | body, by the
+// sender's identity; the sender's member id is derived from the public key.
+// Binding the topic into both the AEAD and the signature means a payload
+// cannot be moved to another room or from the message topic to a presence
+// topic.
+const (
+	wireVersion = 1
+	// MaxPayloadBytes bounds what a receiver even tries to open: a text of
+	// MaxTextBytes, a name and the framing fit with room to spare.
+	MaxPayloadBytes = 16 * 1024
+	// MaxNameRunes bounds display names.
+	MaxNameRunes = 64
+	sigContext   = "sunoye/v1 sig\x00"
+	headerBytes  = 1 + chacha20poly1305.NonceSizeX
+	innerHeader  = ed25519.PublicKeySize + ed25519.SignatureSize
+)
+
+// Body types.
+const (
+	typeMessage  = "msg"
+	typePresence = "presence"
+)
+
+// body is the signed, encrypted JSON inside a payload.
+type body struct {
+	Type  string `json:"type"`
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name"`
+	TS    int64  `json:"ts"` // unix milliseconds, sender's clock
+	Text  string `json:"text,omitempty"`
+	State string `json:"state,omitempty"`
+}
+
+// Reasons a payload is rejected; the Service counts them per room.
+var (
+	errPayloadSize    = errors.New("payload size out of bounds")
+	errPayloadVersion = errors.New("unknown payload version")
+	errPayloadOpen    = errors.New("payload does not open with the room key")
+	errPayloadSig     = errors.New("bad sender signature")
+	errPayloadBody    = errors.New("malformed body")
+)
+
+func newAEAD(k Key) cipher.AEAD {
+	a, err := chacha20poly1305.NewX(k.messageKey())
+	if err != nil {
+		panic("rooms: chacha20poly1305: " + err.Error()) // only for a wrong key size
+	}
+	return a
+}
+
+// seal signs and encrypts b for topic.
+func seal(aead cipher.AEAD, topic string, id Identity, b body) ([]byte, error) {
+	js, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode body: %w", err)
+	}
+	inner := make([]byte, 0, innerHeader+len(js))
+	inner = append(inner, id.public()...)
+	inner = append(inner, ed25519.Sign(id.priv, signed(topic, js))...)
+	inner = append(inner, js...)
+
+	out := make([]byte, headerBytes, headerBytes+len(inner)+aead.Overhead())
+	out[0] = wireVersion
+	if _, err := rand.Read(out[1:headerBytes]); err != nil {
+		return nil, fmt.Errorf("nonce: %w", err)
+	}
+	out = aead.Seal(out, out[1:headerBytes], inner, []byte(topic))
+	if len(out) > MaxPayloadBytes {
+		return nil, fmt.Errorf("%w: %d bytes", errPayloadSize, len(out))
+	}
+	return out, nil
+}
+
+func signed(topic string, js []byte) []byte {
+	m := make([]byte, 0, len(sigContext)+len(topic)+1+len(js))
+	m = append(m, sigContext...)
+	m = append(m, topic...)
+	m = append(m, 0)
+	return append(m, js...)
+}
+
+// open decrypts and checks a payload received on topic, returning its
+// sender and body. It never panics on hostile input.
+func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error) {
+	if len(payload) < headerBytes+aead.Overhead()+innerHeader || len(payload) > MaxPayloadBytes {
+		return "", body{}, fmt.Errorf("%w: %d bytes", errPayloadSize, len(payload))
+	}
+	if payload[0] != wireVersion {
+		return "", body{}, fmt.Errorf("%w %d", errPayloadVersion, payload[0])
+	}
+	inner, err := aead.Open(nil, payload[1:headerBytes], payload[headerBytes:], []byte(topic))
+	if err != nil {
+		return "", body{}, errPayloadOpen
+	}
+	pub := ed25519.PublicKey(inner[:ed25519.PublicKeySize])
+	sig := inner[ed25519.PublicKeySize:innerHeader]
+	js := inner[innerHeader:]
+	if !ed25519.Verify(pub, signed(topic, js), sig) {
+		return "", body{}, errPayloadSig
+	}
+	var b body
+	if err := json.Unmarshal(js, &b); err != nil {
+		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
+	}
+	if err := b.validate(); err != nil {
+		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
+	}
+	return memberOf(pub), b, nil
+}
+
+// validate applies to received bodies the limits that senders obey.
+func (b body) validate() error {
+	if b.TS <= 0 {
+		return errors.New("no timestamp")
+	}
+	if err := CheckName(b.Name); err != nil {
+		return err
+	}
+	switch b.Type {
+	case typeMessage:
+		if !validMessageID(b.ID) {
+			return errors.New("bad message id")
+		}
+		return CheckText(b.Text)
+	case typePresence:
+		if b.State != "online" {
+			return fmt.Errorf("unknown presence state %q", b.State)
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown body type %q", b.Type)
+	}
+}
+
+func validMessageID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckText reports whether text can be sent as a message.
+func CheckText(text string) error {
+	switch {
+	case !utf8.ValidString(text):
+		return errors.New("message is not valid UTF-8")
+	case len(text) > MaxTextBytes:
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLong, len(text), MaxTextBytes)
+	case isBlank(text):
+		return ErrEmpty
+	}
+	return nil
+}
+
+// CheckName reports whether name can be a display name.
+func CheckName(name string) error {
+	switch {
+	case !utf8.ValidString(name):
+		return errors.New("display name is not valid UTF-8")
+	case isBlank(name):
+		return errors.New("display name is empty")
+	case utf8.RuneCountInString(name) > MaxNameRunes:
+		return fmt.Errorf("display name longer than %d characters", MaxNameRunes)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return errors.New("display name contains control characters")
+		}
+	}
+	return nil
+}
+
+func isBlank(s string) bool {
+	for _, r := range s {
+		switch r {
+		case ' ', '\t', '\n', '\r', '\u00a0', '\u200b':
+		default:
+			return false
+		}
+	}
+	return true
+}
