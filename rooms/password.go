@@ -25,9 +25,17 @@ const (
 // GeneratePassword returns a random password such as
 // "tide-amber-canopy-mellow-4821".
 func GeneratePassword() (string, error) {
-	words, err := diceware.Generate(generatedWords)
-	if err != nil {
-		return "", fmt.Errorf("generate password: %w", err)
+	words := make([]string, 0, generatedWords)
+	for len(words) < generatedWords {
+		w, err := diceware.Generate(1)
+		if err != nil {
+			return "", fmt.Errorf("generate password: %w", err)
+		}
+		// A few list entries ("drop-down", "t-shirt") have a dash of their
+		// own, which would blur the word boundaries when read out.
+		if !strings.Contains(w[0], "-") {
+			words = append(words, w[0])
+		}
 	}
 	n, err := rand.Int(rand.Reader, big.NewInt(10000))
 	if err != nil {
