@@ -19,6 +19,7 @@ const restoreParallel = 8
 // until ctx ends. It does not leave the rooms; call Shutdown for that.
 func (s *Service) Run(ctx context.Context) error {
 	go s.notifyLoop(ctx)
+	s.heartbeat(ctx) // counts for the rooms just restored
 	t := time.NewTicker(s.cfg.Heartbeat)
 	defer t.Stop()
 	for {

@@ -50,9 +50,9 @@ func CheckPassword(p string) error {
 	case utf8.RuneCountInString(p) < MinPasswordRunes:
 		return fmt.Errorf("%w: use at least %d characters, or leave it out to get a generated one", ErrWeakPassword, MinPasswordRunes)
 	case len(p) > MaxPasswordBytes:
-		return fmt.Errorf("password longer than %d bytes", MaxPasswordBytes)
+		return fmt.Errorf("%w: password longer than %d bytes", ErrInvalid, MaxPasswordBytes)
 	case !utf8.ValidString(p):
-		return fmt.Errorf("password is not valid UTF-8")
+		return fmt.Errorf("%w: password is not valid UTF-8", ErrInvalid)
 	}
 	return nil
 }

@@ -20,6 +20,12 @@ var (
 	ErrEmpty         = errors.New("message is empty")
 	ErrWeakPassword  = errors.New("password too short")
 	ErrBadRoomNumber = errors.New("bad room number")
+	// ErrInvalid marks other input that breaks a rule (a name with control
+	// characters, text that is not UTF-8).
+	ErrInvalid = errors.New("invalid input")
+	// ErrUnavailable marks failures to reach the broker or the registry;
+	// adapters wrap it, naming which and where.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // Record is what the registry keeps of a room: never the password, only

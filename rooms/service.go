@@ -219,6 +219,11 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 		s.releaseLease(id)
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
+	if r := s.room(id); r != nil {
+		r.mu.Lock()
+		r.leases = st.Members + 1 // until the next heartbeat counts again
+		r.mu.Unlock()
+	}
 	s.log.Info("room joined", "room", id)
 	return nil
 }

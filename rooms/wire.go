@@ -167,7 +167,7 @@ func validMessageID(id string) bool {
 func CheckText(text string) error {
 	switch {
 	case !utf8.ValidString(text):
-		return errors.New("message is not valid UTF-8")
+		return fmt.Errorf("%w: message is not valid UTF-8", ErrInvalid)
 	case len(text) > MaxTextBytes:
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLong, len(text), MaxTextBytes)
 	case isBlank(text):
@@ -180,15 +180,15 @@ func CheckText(text string) error {
 func CheckName(name string) error {
 	switch {
 	case !utf8.ValidString(name):
-		return errors.New("display name is not valid UTF-8")
+		return fmt.Errorf("%w: display name is not valid UTF-8", ErrInvalid)
 	case isBlank(name):
-		return errors.New("display name is empty")
+		return fmt.Errorf("%w: display name is empty", ErrInvalid)
 	case utf8.RuneCountInString(name) > MaxNameRunes:
-		return fmt.Errorf("display name longer than %d characters", MaxNameRunes)
+		return fmt.Errorf("%w: display name longer than %d characters", ErrInvalid, MaxNameRunes)
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
-			return errors.New("display name contains control characters")
+			return fmt.Errorf("%w: display name contains control characters", ErrInvalid)
 		}
 	}
 	return nil

@@ -1,0 +1,28 @@
+# SunOye. `make test` is the test command CI runs (.ci/run).
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: build up test bench vet fmt
+
+build:
+	$(GO) build -o bin/sunoye ./cmd/sunoye
+
+# Start SunOye on its embedded defaults (broker on 127.0.0.1:1883,
+# registry in ~/.local/state/sunoye).
+up: build
+	bin/sunoye up
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+# Benchmarks compare against baselines in the same run (raw paho over the
+# same broker); medians of several runs are quoted in docs/performance.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./... | tee bench.txt
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')

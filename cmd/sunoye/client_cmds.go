@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sunoye/sunoye/rooms"
+	"github.com/sunoye/sunoye/web"
+)
+
+// requestTimeout bounds one CLI request; a join runs a key derivation and
+// a registry round trip, a send waits for the broker's acknowledgement.
+const requestTimeout = 60 * time.Second
+
+// client connects to the daemon of the resolved state directory.
+func client(c *cobra.Command) (*web.Client, settings, error) {
+	st, err := resolveSettings(c.Flags())
+	if err != nil {
+		return nil, st, err
+	}
+	return web.NewClient(socketPath(st.StateDir)), st, nil
+}
+
+// explain adds what to do to a no-daemon error.
+func explain(err error, st settings) error {
+	if errors.Is(err, web.ErrNoDaemon) {
+		hint := "sunoye up"
+		if def, _ := defaultStateDir(); def != st.StateDir {
+			hint += " --state-dir " + st.StateDir
+		}
+		return fmt.Errorf("%w for state directory %s; start it with '%s' (add --headless on a machine without a desktop)", web.ErrNoDaemon, st.StateDir, hint)
+	}
+	return err
+}
+
+func roomArg(s string) (string, error) {
+	id, err := rooms.ParseID(s)
+	return string(id), err
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func newCreateCmd() *cobra.Command {
+	var password string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "create",
+		Short: "Create a room and join it",
+		Long: `Create a room with a random number and join it as its first member.
+
+Without --password a password is generated (about 65 bits, easy to read
+out). A chosen one needs at least 8 characters. Share the number and the
+password with whoever should join; SunOye never stores the password.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			if password != "" {
+				if err := rooms.CheckPassword(password); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+			defer cancel()
+			inv, err := cl.Create(ctx, password)
+			if err != nil {
+				return explain(err, st)
+			}
+			if asJSON {
+				return printJSON(c.OutOrStdout(), inv)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "room:     %s\npassword: %s\n", inv.Room, inv.Password)
+			fmt.Fprintln(c.ErrOrStderr(), "Share both with whoever should join: sunoye join", inv.Room)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&password, "password", "", "the room password (at least 8 characters); generated if left out")
+	c.Flags().BoolVar(&asJSON, "json", false, `print {"room":"…","password":"…"}`)
+	return c
+}
+
+func newJoinCmd() *cobra.Command {
+	var password string
+	c := &cobra.Command{
+		Use:   "join ROOM",
+		Short: "Join a room with its number and password",
+		Long: `Join a room. The password is read from standard input when --password
+is not given (without echo on a terminal), so it stays out of your shell
+history and process list.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			room, err := roomArg(a[0])
+			if err != nil {
+				return err
+			}
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			if !c.Flags().Changed("password") {
+				if password, err = readPassword(c, room); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+			defer cancel()
+			r, err := cl.Join(ctx, room, password)
+			if err != nil {
+				return explain(err, st)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "joined room %s (%d members)\n", r.Room, r.Members)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&password, "password", "", "the room password (read from standard input if left out)")
+	return c
+}
+
+// readPassword reads a password from standard input: a prompt without
+// echo on a terminal, else the first line.
+func readPassword(c *cobra.Command, room string) (string, error) {
+	in := c.InOrStdin()
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(c.ErrOrStderr(), "Password for room %s: ", room)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(c.ErrOrStderr())
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", usageError{errors.New("no password: give --password or write it to standard input")}
+	}
+	return line, nil
+}
+
+func newLeaveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "leave ROOM",
+		Short: "Leave a room",
+		Long:  "Leave a room: your presence is cleared and your membership released. A room whose last member leaves closes.",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			room, err := roomArg(a[0])
+			if err != nil {
+				return err
+			}
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+			defer cancel()
+			if err := cl.Leave(ctx, room); err != nil {
+				return explain(err, st)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "left room %s\n", room)
+			return nil
+		},
+	}
+}
+
+func newRoomsCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "rooms",
+		Short: "List the joined rooms",
+		Args:  args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+			defer cancel()
+			rs, err := cl.Rooms(ctx)
+			if err != nil {
+				return explain(err, st)
+			}
+			if asJSON {
+				return printJSON(c.OutOrStdout(), rs)
+			}
+			if len(rs) == 0 {
+				fmt.Fprintln(c.OutOrStdout(), "no rooms joined: sunoye create, or sunoye join ROOM")
+				return nil
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ROOM\tMEMBERS\tUNREAD\tSTATE")
+			for _, r := range rs {
+				state := "connected"
+				if !r.Connected {
+					state = "reconnecting"
+				}
+				if r.Muted {
+					state += ", muted"
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.Room, r.Members, r.Unread, state)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, `print a list of {"room":"…","members":N,"unread":N,…}`)
+	return c
+}
+
+func newSendCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "send ROOM TEXT…",
+		Short: "Send a message to a room",
+		Long:  "Send a message (at most 4096 bytes). The words after the room number are joined with spaces; '-' reads the text from standard input.",
+		Args:  args(cobra.MinimumNArgs(2)),
+		RunE: func(c *cobra.Command, a []string) error {
+			room, err := roomArg(a[0])
+			if err != nil {
+				return err
+			}
+			text := strings.Join(a[1:], " ")
+			if text == "-" {
+				b, err := io.ReadAll(io.LimitReader(c.InOrStdin(), rooms.MaxTextBytes+2))
+				if err != nil {
+					return fmt.Errorf("read message from standard input: %w", err)
+				}
+				text = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+			}
+			if err := rooms.CheckText(text); err != nil {
+				return err
+			}
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+			defer cancel()
+			if _, err := cl.Send(ctx, room, text); err != nil {
+				return explain(err, st)
+			}
+			return nil
+		},
+	}
+}
+
+func newTailCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "tail ROOM",
+		Short: "Show a room's messages and follow new ones",
+		Long: `Print the messages of this session of the room, then follow new ones
+until interrupted. With --json, one object a line: room, id, from (display
+name), sender (member id), text, ts (RFC 3339 UTC), own.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			room, err := roomArg(a[0])
+			if err != nil {
+				return err
+			}
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			err = cl.Follow(c.Context(), room, func(m web.MessageJSON) error {
+				if asJSON {
+					return printJSON(out, m)
+				}
+				return printMessage(out, m)
+			})
+			return explain(err, st)
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a line")
+	return c
+}
+
+// printMessage writes "15:04 Name: text", continuation lines indented, and
+// control characters made visible so a message cannot rewrite the
+// terminal.
+func printMessage(w io.Writer, m web.MessageJSON) error {
+	ts, err := web.ParseTime(m.TS)
+	if err != nil {
+		ts = time.Now()
+	}
+	lines := strings.Split(sanitize(m.Text), "\n")
+	_, err = fmt.Fprintf(w, "%s %s: %s\n", ts.Local().Format("15:04"), sanitize(m.From), strings.Join(lines, "\n      "))
+	return err
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' {
+			return r
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}

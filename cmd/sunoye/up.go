@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/mqttx"
+	"github.com/sunoye/sunoye/rooms"
+	"github.com/sunoye/sunoye/web"
+)
+
+// shutdownTimeout bounds leaving the rooms cleanly on exit.
+const shutdownTimeout = 15 * time.Second
+
+func newUpCmd() *cobra.Command {
+	var headless bool
+	var leaseTTL time.Duration
+	c := &cobra.Command{
+		Use:   "up",
+		Short: "Run the SunOye daemon",
+		Long: `Run the daemon: it keeps the joined rooms' subscriptions alive, serves the
+local API that the other commands use, and rejoins the saved rooms at start.
+One daemon runs per state directory.
+
+With no --broker, it starts an embedded MQTT broker on 127.0.0.1:1883; with
+no --db, it keeps the room registry in the state directory. Both are for
+trying SunOye on one machine; point --broker and --db at a shared broker and
+MySQL to chat with others.
+
+SIGINT or SIGTERM leave the rooms cleanly (presence cleared, memberships
+released); the rooms are rejoined at the next start.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, err := resolveSettings(c.Flags())
+			if err != nil {
+				return err
+			}
+			return runDaemon(c.Context(), st, daemonOptions{headless: headless, leaseTTL: leaseTTL})
+		},
+	}
+	c.Flags().BoolVar(&headless, "headless", false, "run without the tray icon and desktop notifications")
+	// Tests shorten the lease to watch crashed members expire; everyone
+	// else keeps the default, which the heartbeat interval follows.
+	c.Flags().DurationVar(&leaseTTL, "lease-ttl", rooms.DefaultLeaseTTL, "how long a membership outlives its last heartbeat")
+	_ = c.Flags().MarkHidden("lease-ttl")
+	return c
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if level != "" {
+		if err := l.UnmarshalText([]byte(level)); err != nil {
+			return nil, usageError{fmt.Errorf("log level %q: use debug, info, warn or error", level)}
+		}
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// runDaemon is `sunoye up`: it wires the adapters to the domain and runs
+// until ctx ends.
+// daemonOptions are the options of `sunoye up` beyond the global settings.
+type daemonOptions struct {
+	headless bool
+	leaseTTL time.Duration
+}
+
+func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
+	log, err := newLogger(st.LogLevel)
+	if err != nil {
+		return err
+	}
+	if err := rooms.CheckName(st.Name); err != nil {
+		return usageError{fmt.Errorf("--name: %w", err)}
+	}
+	lock, err := lockStateDir(st.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	store, err := loadState(st.StateDir)
+	if err != nil {
+		return err
+	}
+	identity, err := store.identity()
+	if err != nil {
+		return fmt.Errorf("state file: %w", err)
+	}
+
+	reg, err := db.Open(ctx, st.DB)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+
+	brokerURL := st.Broker
+	if addr, ok := strings.CutPrefix(st.Broker, "embedded://"); ok {
+		b, err := mqttx.NewBroker(addr, log.With("component", "broker"))
+		if err != nil {
+			return fmt.Errorf("%w: %w", rooms.ErrUnavailable, err)
+		}
+		if err := b.Start(); err != nil {
+			return fmt.Errorf("%w: embedded broker: %w", rooms.ErrUnavailable, err)
+		}
+		// Closed after the rooms are left (defers run last-in first-out).
+		defer b.Close()
+		brokerURL = b.URL()
+	}
+	tr, err := mqttx.New(mqttx.Config{Broker: brokerURL, Logger: log.With("component", "mqtt")})
+	if err != nil {
+		return usageError{err}
+	}
+
+	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Logger: log}, reg, tr, store)
+	if err != nil {
+		return err
+	}
+	if err := svc.Restore(ctx, store.rooms()); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		svc.Shutdown(sctx)
+		log.Info("SunOye stopped; rooms will be rejoined at the next start")
+	}()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	api := web.NewServer(svc, web.Info{Version: version(), Broker: mqttx.Redact(st.Broker), Registry: db.Redact(st.DB)}, log)
+	apiErr := make(chan error, 1)
+	go func() { apiErr <- api.ServeUnix(runCtx, socketPath(st.StateDir)) }()
+	go svc.Run(runCtx)
+
+	log.Info("SunOye is up", "name", st.Name, "broker", mqttx.Redact(st.Broker), "registry", db.Redact(st.DB),
+		"rooms", len(svc.Rooms()), "socket", socketPath(st.StateDir), "headless", opt.headless)
+	if !opt.headless {
+		log.Info("no tray in this build yet: running headless")
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: leaving rooms cleanly")
+		return nil
+	case err := <-apiErr:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("local API: %w", err)
+		}
+		return nil
+	}
+}

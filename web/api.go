@@ -1,0 +1,131 @@
+package web
+
+import (
+	"time"
+
+	"github.com/sunoye/sunoye/rooms"
+)
+
+// Error codes of the API, one per failure a caller may want to tell
+// apart. The CLI maps them to exit codes.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeNoSuchRoom   = "no_such_room"
+	CodeRoomInactive = "room_inactive"
+	CodeWrongPass    = "wrong_password"
+	CodeNotJoined    = "not_joined"
+	CodeUnavailable  = "unavailable" // broker or registry unreachable
+	CodeInternal     = "internal"
+)
+
+// ErrorJSON is the body of every non-2xx answer.
+type ErrorJSON struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// InviteJSON is what create (and invite) answer: everything another person
+// needs to join.
+type InviteJSON struct {
+	Room     string `json:"room"`
+	Password string `json:"password"`
+}
+
+// MemberJSON is one member of a room.
+type MemberJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Self bool   `json:"self,omitempty"`
+}
+
+// RoomJSON is a joined room.
+type RoomJSON struct {
+	Room string `json:"room"`
+	// Members is the live member count (presence), this daemon included.
+	Members int `json:"members"`
+	Unread  int `json:"unread"`
+	// Leases is the registry's count of live leases as of the last
+	// heartbeat: the crash-safe count.
+	Leases     int          `json:"leases"`
+	Muted      bool         `json:"muted"`
+	Connected  bool         `json:"connected"`
+	Rejected   uint64       `json:"rejected"`
+	Dropped    uint64       `json:"dropped"`
+	CanInvite  bool         `json:"can_invite"`
+	MemberList []MemberJSON `json:"member_list,omitempty"`
+	Topic      string       `json:"topic,omitempty"`
+}
+
+// MessageJSON is one message, as `sunoye tail --json` prints it.
+type MessageJSON struct {
+	Room   string `json:"room"`
+	ID     string `json:"id"`
+	From   string `json:"from"`   // the sender's display name
+	Sender string `json:"sender"` // the sender's member id
+	Text   string `json:"text"`
+	TS     string `json:"ts"` // RFC 3339, UTC, milliseconds
+	Own    bool   `json:"own,omitempty"`
+}
+
+// StatusJSON describes the daemon.
+type StatusJSON struct {
+	Version      string `json:"version"`
+	Member       string `json:"member"`
+	Name         string `json:"name"`
+	Broker       string `json:"broker"`
+	Registry     string `json:"registry"`
+	Rooms        int    `json:"rooms"`
+	DoNotDisturb bool   `json:"do_not_disturb"`
+	PID          int    `json:"pid"`
+}
+
+// Request bodies.
+type (
+	// CreateRequest creates a room; an empty Password asks for a generated one.
+	CreateRequest struct {
+		Password string `json:"password,omitempty"`
+	}
+	// JoinRequest joins a room.
+	JoinRequest struct {
+		Password string `json:"password"`
+	}
+	// SendRequest sends a message.
+	SendRequest struct {
+		Text string `json:"text"`
+	}
+	// ToggleRequest sets a flag (mute, do not disturb).
+	ToggleRequest struct {
+		On bool `json:"on"`
+	}
+)
+
+// TimeFormat is the format of MessageJSON.TS.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// NewMessageJSON converts a message for the API.
+func NewMessageJSON(m rooms.Message) MessageJSON {
+	return MessageJSON{
+		Room: string(m.Room), ID: m.ID, From: m.Name, Sender: string(m.Sender),
+		Text: m.Text, TS: m.Time.UTC().Format(TimeFormat), Own: m.Own,
+	}
+}
+
+// NewRoomJSON converts a room for the API; withMembers adds the member list.
+func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
+	r := RoomJSON{
+		Room: string(in.ID), Members: len(in.Members), Unread: in.Unread, Leases: in.Leases,
+		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Dropped: in.Dropped,
+		CanInvite: in.CanInvite,
+	}
+	if withMembers {
+		r.Topic = in.Topic
+		r.MemberList = make([]MemberJSON, 0, len(in.Members))
+		for _, m := range in.Members {
+			r.MemberList = append(r.MemberList, MemberJSON{ID: string(m.ID), Name: m.Name, Self: m.Self})
+		}
+	}
+	return r
+}
+
+// ParseTime reads MessageJSON.TS.
+func ParseTime(s string) (time.Time, error) { return time.Parse(TimeFormat, s) }

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/sunoye/sunoye/rooms"
+)
+
+// messages answers a room's history, oldest first. With ?follow=1 it then
+// streams new messages as they arrive, one JSON object a line
+// (application/x-ndjson), until the client goes away or the room is left.
+// With ?read=1 the room counts as read while the client follows it.
+func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.roomID(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	follow, read := q.Get("follow") == "1", q.Get("read") == "1"
+	if !follow {
+		hist, err := s.svc.History(id)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		out := make([]MessageJSON, 0, len(hist))
+		for _, m := range hist {
+			out = append(out, NewMessageJSON(m))
+		}
+		if read {
+			_ = s.svc.MarkRead(id)
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+
+	// Subscribe before reading the history, so nothing falls between the
+	// two; the ids already written filter the overlap.
+	events, cancel := s.svc.Subscribe(1024)
+	defer cancel()
+	hist, err := s.svc.History(id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	enc := json.NewEncoder(w)
+	written := make(map[string]struct{}, len(hist))
+	for _, m := range hist {
+		written[m.ID] = struct{}{}
+		if enc.Encode(NewMessageJSON(m)) != nil {
+			return
+		}
+	}
+	if read {
+		_ = s.svc.MarkRead(id)
+	}
+	if flusher != nil {
+		flusher.Flush()
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				return // fell behind: the client re-reads the history
+			}
+			if e.Room != id {
+				continue
+			}
+			switch e.Kind {
+			case rooms.EventLeft, rooms.EventClosed:
+				return
+			case rooms.EventMessage:
+				if _, dup := written[e.Message.ID]; dup {
+					continue
+				}
+				if enc.Encode(NewMessageJSON(*e.Message)) != nil {
+					return
+				}
+				if read {
+					_ = s.svc.MarkRead(id)
+				}
+				if flusher != nil {
+					flusher.Flush()
+				}
+			}
+		}
+	}
+}
