@@ -77,8 +77,9 @@ type Registry interface {
 
 	// Join gives member a lease of length ttl on room id in generation gen.
 	// It returns ErrNoSuchRoom if the number is unknown and ErrRoomInactive
-	// if the room has no live lease (other than member's own) or its
-	// generation is not gen. Joining again renews the lease.
+	// if the room has no live lease or its generation is not gen. A
+	// member's own live lease counts: a daemon that crashed and restarts
+	// within its lease keeps its room. Joining again renews the lease.
 	Join(ctx context.Context, id ID, gen int64, member MemberID, ttl time.Duration) error
 
 	// Renew extends member's leases on the given rooms to ttl from now. A

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 
+	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
 )
@@ -49,7 +51,7 @@ func exitCode(err error) int {
 	}
 	var ue usageError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, rooms.ErrBadRoomNumber), errors.Is(err, rooms.ErrTooLong),
+	case errors.As(err, &ue), errors.Is(err, db.ErrBadDSN), errors.Is(err, mqttx.ErrBadURL), errors.Is(err, rooms.ErrBadRoomNumber), errors.Is(err, rooms.ErrTooLong),
 		errors.Is(err, rooms.ErrEmpty), errors.Is(err, rooms.ErrWeakPassword), errors.Is(err, rooms.ErrInvalid):
 		return exitUsage
 	case errors.Is(err, web.ErrNoDaemon):

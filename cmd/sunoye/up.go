@@ -117,6 +117,9 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if err := tr.Ping(ctx); err != nil {
+		return err
+	}
 
 	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Logger: log}, reg, tr, store)
 	if err != nil {

@@ -1,0 +1,79 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/sunoye/sunoye/rooms"
+)
+
+// Registry is the room registry in a MySQL or SQLite database. It
+// implements rooms.Registry and is safe for concurrent use, also by
+// several processes sharing one database.
+type Registry struct {
+	db      *sql.DB
+	dialect *dialect
+	// where names the registry in errors: the DSN without password.
+	where string
+	// q holds the registry's statements in the dialect.
+	q queries
+}
+
+var _ rooms.Registry = (*Registry)(nil)
+
+// Open connects to the registry named by dsn, checks that it answers, and
+// applies the schema (Migrate). The DSN is
+//
+//	mysql://USER:PASSWORD@HOST[:PORT]/DATABASE[?PARAM=VALUE&...]
+//
+// with user and password URL-escaped, port 3306 by default, and parameters
+// those of github.com/go-sql-driver/mysql (tls=true, timeout=5s, ...), or
+//
+//	sqlite:///ABSOLUTE/PATH
+//
+// for a database file on this machine, created with its directory if
+// missing. Relative SQLite paths are refused. Errors name the registry
+// without its password; if the server cannot be reached the error matches
+// ErrUnreachable, if the DSN is malformed ErrBadDSN.
+func Open(ctx context.Context, dsn string) (*Registry, error) {
+	t, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{where: t.where}
+	if t.mysql != nil {
+		r.dialect = mysqlDialect
+		r.db, err = openMySQL(t.mysql)
+	} else {
+		r.dialect = sqliteDialect
+		r.db, err = openSQLite(t.path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: open: %w", r.where, err)
+	}
+	r.q = newQueries(r.dialect)
+
+	if err := r.db.PingContext(ctx); err != nil {
+		r.db.Close()
+		if r.dialect.name == "mysql" && mysqlErrNo(err) == 0 {
+			// Anything but an answer from the server (access denied,
+			// unknown database) means we did not get through to it.
+			return nil, &unreachableError{where: r.where, err: err}
+		}
+		return nil, r.wrapErr(err)
+	}
+	if err := r.Migrate(ctx); err != nil {
+		r.db.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// String returns the registry's DSN without password, for messages.
+func (r *Registry) String() string { return r.where }
+
+// Close closes the registry's connections.
+func (r *Registry) Close() error {
+	return r.db.Close()
+}

@@ -1,0 +1,392 @@
+package mqttx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/sunoye/sunoye/rooms"
+)
+
+var _ rooms.Session = (*session)(nil)
+
+// session is one room's Paho client and the two goroutines that keep the
+// domain's callbacks off Paho's: one calls Deliver, the other OnConnect and
+// OnDisconnect.
+type session struct {
+	t      *Transport
+	cfg    rooms.SessionConfig
+	log    *slog.Logger
+	client mqtt.Client
+	q      *queue
+	ev     *events
+
+	done      chan struct{} // closed when Close (or a failed Open) begins
+	closeOnce sync.Once
+	// firstSub receives the outcome of the first subscription, for Open.
+	firstSub chan error
+	// conns counts connections, so that a connection that has since been
+	// replaced does not report itself.
+	conns atomic.Uint64
+	// subErr is the last subscription error, for Open's.
+	subErr atomic.Pointer[error]
+}
+
+func (s *session) lastSubErr() error {
+	if p := s.subErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func newSession(t *Transport, cfg rooms.SessionConfig) *session {
+	return &session{
+		t:        t,
+		cfg:      cfg,
+		log:      t.logger.With("client", cfg.ClientID),
+		q:        newQueue(t.cfg.QueueLen, t.cfg.QueueBytes),
+		ev:       newEvents(),
+		done:     make(chan struct{}),
+		firstSub: make(chan error, 1),
+	}
+}
+
+// clientOptions are the Paho options of the session's client.
+func (s *session) clientOptions() *mqtt.ClientOptions {
+	o := s.t.baseOptions(s.cfg.ClientID)
+	o.SetCleanSession(false)
+	// Subscriptions are made afresh in onConnect after every connection
+	// rather than replayed from Paho's store, which only holds those that
+	// were pending when the connection dropped.
+	o.SetResumeSubs(false)
+	if w := s.cfg.Will; w != nil {
+		o.SetBinaryWill(w.Topic, slices.Clone(w.Payload), 1, w.Retained)
+	}
+	// The handler is in place before Connect: a persistent session's
+	// queued messages arrive right after CONNACK, before any SUBSCRIBE.
+	o.SetDefaultPublishHandler(s.onMessage)
+	o.SetOrderMatters(true) // one router goroutine, in order; onMessage never blocks
+	o.SetOnConnectHandler(s.onConnect)
+	o.SetConnectionLostHandler(s.onConnectionLost)
+	o.SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
+		s.log.Debug("reconnecting")
+	})
+	return o
+}
+
+// start starts the delivery and event goroutines; they end when done is
+// closed.
+func (s *session) start() {
+	go s.deliverLoop()
+	go s.ev.run(s.done)
+}
+
+func (s *session) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// onMessage is Paho's message handler. It runs on Paho's router goroutine,
+// so it only queues: Paho acknowledges the packet when it returns.
+func (s *session) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if s.closed() {
+		return
+	}
+	// Paho allocates each packet's payload afresh: no copy is needed.
+	p := rooms.Packet{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}
+	if ok, first := s.q.offer(p); !ok && first {
+		s.log.Warn("Deliver is falling behind: dropping incoming packets",
+			"queue_len", cap(s.q.ch), "queue_bytes", s.q.maxBytes, "dropped_total", s.q.dropped.Load())
+	}
+}
+
+// deliverLoop calls Deliver for each queued packet, in order.
+func (s *session) deliverLoop() {
+	for {
+		select {
+		case <-s.done:
+			return
+		case p := <-s.q.ch:
+			s.q.taken(p)
+			if s.closed() {
+				return
+			}
+			s.cfg.Deliver(p)
+		}
+	}
+}
+
+// onConnect runs, on a goroutine Paho starts for it, after every
+// successful connection. The broker may have lost the session (a broker
+// restarted without persistence), so the filters are subscribed every
+// time; OnConnect follows once they are acknowledged.
+func (s *session) onConnect(c mqtt.Client) {
+	n := s.conns.Add(1)
+	for {
+		if s.closed() {
+			return
+		}
+		err := s.subscribe(c)
+		if err == nil {
+			break
+		}
+		s.subErr.Store(&err)
+		if errors.Is(err, ErrNotAuthorized) {
+			s.log.Error("broker refused the subscriptions", "err", err)
+			s.reportFirst(err)
+			return
+		}
+		if !c.IsConnectionOpen() || s.conns.Load() != n {
+			s.log.Debug("connection lost while subscribing; the next connection subscribes again", "err", err)
+			return
+		}
+		s.log.Warn("subscribe failed; retrying", "err", err)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	if s.conns.Load() != n {
+		return // a newer connection reports itself
+	}
+	s.log.Info("connected", "connection", n)
+	s.reportFirst(nil)
+	s.ev.post(s.cfg.OnConnect)
+}
+
+// reportFirst hands Open the outcome of the first subscription; later ones
+// find the channel full or unread, and are not reported.
+func (s *session) reportFirst(err error) {
+	select {
+	case s.firstSub <- err:
+	default:
+	}
+}
+
+// subscribe subscribes the filters at QoS 1 and waits for the SUBACK.
+func (s *session) subscribe(c mqtt.Client) error {
+	if len(s.cfg.Filters) == 0 {
+		return nil
+	}
+	filters := make(map[string]byte, len(s.cfg.Filters))
+	for _, f := range s.cfg.Filters {
+		filters[f] = 1
+	}
+	tok := c.SubscribeMultiple(filters, nil) // nil: the default handler gets the messages
+	if err := s.wait(context.Background(), tok); err != nil {
+		return err
+	}
+	st, ok := tok.(*mqtt.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	for f, code := range st.Result() {
+		if code == 0x80 { // MQTT 3.1.1 SUBACK failure
+			return fmt.Errorf("broker %s: subscribe %q: %w", s.t.url.redacted, f, ErrNotAuthorized)
+		}
+	}
+	return nil
+}
+
+// wait waits for tok, ctx, Close or ConnectTimeout, whichever comes
+// first, and returns tok's error if tok completed.
+func (s *session) wait(ctx context.Context, tok mqtt.Token) error {
+	timer := time.NewTimer(s.t.cfg.ConnectTimeout)
+	defer timer.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	case <-timer.C:
+		return fmt.Errorf("broker %s: no answer within %v", s.t.url.redacted, s.t.cfg.ConnectTimeout)
+	}
+}
+
+// onConnectionLost is Paho's connection-lost handler; Paho reconnects by
+// itself afterwards.
+func (s *session) onConnectionLost(_ mqtt.Client, err error) {
+	if s.closed() {
+		return
+	}
+	s.log.Warn("connection lost; reconnecting", "err", err)
+	if f := s.cfg.OnDisconnect; f != nil {
+		s.ev.post(func() { f(err) })
+	}
+}
+
+// Publish sends p with QoS 1 and waits for the broker's PUBACK, ctx or
+// Close. While the connection is down, Paho keeps the message and sends it
+// after reconnecting; an error from ctx does not withdraw it. A packet
+// larger than MaxPacketSize is refused with rooms.ErrTooLong.
+func (s *session) Publish(ctx context.Context, p rooms.Packet) error {
+	if err := checkTopic(p.Topic, false); err != nil {
+		return fmt.Errorf("mqttx: publish: %w", err)
+	}
+	if n := packetSize(p); n > MaxPacketSize {
+		// A broker that refuses a packet closes the connection, and Paho
+		// would resend it after every reconnection, for ever.
+		return fmt.Errorf("mqttx: publish to %s: %w: a %d-byte packet exceeds the %d bytes the transport sends",
+			p.Topic, rooms.ErrTooLong, n, MaxPacketSize)
+	}
+	if s.closed() {
+		return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, err)
+	}
+	// Paho keeps the slice until the broker acknowledges it, maybe after a
+	// reconnection: a copy leaves the caller free to reuse its buffer.
+	tok := s.client.Publish(p.Topic, 1, p.Retained, slices.Clone(p.Payload))
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			if s.closed() {
+				err = ErrClosed
+			}
+			return fmt.Errorf("mqttx: publish to %s on broker %s: %w", p.Topic, s.t.url.redacted, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("mqttx: publish to %s on broker %s: %w (the message stays queued for the next connection)",
+			p.Topic, s.t.url.redacted, ctx.Err())
+	case <-s.done:
+		return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+	}
+}
+
+// Connected reports whether the connection is up right now. (Paho's
+// IsConnected also says true while it is reconnecting.)
+func (s *session) Connected() bool {
+	return !s.closed() && s.client.IsConnectionOpen()
+}
+
+// Dropped is the number of incoming packets dropped because Deliver fell
+// behind: the queue held QueueLen packets or QueueBytes bytes.
+func (s *session) Dropped() uint64 { return s.q.dropped.Load() }
+
+// Close ends the session; only the first call does anything. It
+// disconnects cleanly, so the broker does not publish the Will.
+//
+// Without forget, the broker keeps the session: subscriptions, and the
+// messages that arrive until a session with the same client id connects
+// again. With forget, Close unsubscribes, disconnects, then connects once
+// more with a clean session to make the broker discard it; if the
+// connection was down, it first waits (within ctx) for a reconnection
+// attempt under way to end, and it fails if the broker cannot be reached.
+//
+// No Deliver call starts after Close returns, but one under way may still
+// be running (so Deliver may itself call Close). Packets still queued for
+// Deliver are dropped: Paho acknowledged them, as a crash would lose them.
+func (s *session) Close(ctx context.Context, forget bool) error {
+	first := false
+	s.closeOnce.Do(func() {
+		first = true
+		close(s.done)
+	})
+	if !first {
+		return nil
+	}
+	var errs []error
+	if forget && s.client.IsConnectionOpen() && len(s.cfg.Filters) > 0 {
+		tok := s.client.Unsubscribe(s.cfg.Filters...)
+		if err := waitToken(ctx, tok, s.t.cfg.ConnectTimeout); err != nil {
+			errs = append(errs, fmt.Errorf("unsubscribe: %w", err))
+		}
+	}
+	if s.client.IsConnectionOpen() {
+		s.client.Disconnect(quiesce(ctx)) // returns once DISCONNECT is written
+	} else {
+		// Paho's Disconnect waits for a reconnection attempt under way to
+		// end (dial timeout, back-off) before it settles, and returns after
+		// its quiesce time whatever happened: nothing is gained by waiting.
+		go s.client.Disconnect(1000)
+	}
+	if forget {
+		// The session must be gone from Paho before the clean connection,
+		// or a reconnection still under way could bring it back.
+		if err := s.waitDown(ctx); err != nil {
+			errs = append(errs, err)
+		} else if err := s.t.discard(ctx, s.cfg.ClientID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("mqttx: close session %q on broker %s: %w", s.cfg.ClientID, s.t.url.redacted, errors.Join(errs...))
+	}
+	s.log.Info("session closed", "forget", forget)
+	return nil
+}
+
+// abort ends a session that Open gave up on.
+func (s *session) abort() {
+	s.closeOnce.Do(func() { close(s.done) })
+	if s.client.IsConnectionOpen() {
+		s.client.Disconnect(250)
+	} else {
+		go s.client.Disconnect(250) // waits for the connection attempt to end
+	}
+}
+
+// waitDown waits until Paho has stopped connecting, reconnecting and
+// disconnecting. Paho offers no signal for it, hence the polling.
+func (s *session) waitDown(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.client.IsConnected() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("disconnect: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// quiesce is how long Paho's Disconnect may wait for the DISCONNECT packet
+// to be written: up to a second, less if ctx says so. It returns as soon as
+// the packet is written.
+func quiesce(ctx context.Context) uint {
+	d := time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl))
+	}
+	return uint(max(d, 0) / time.Millisecond)
+}
+
+// waitToken waits for tok, ctx or limit and returns tok's error if it
+// completed.
+func waitToken(ctx context.Context, tok mqtt.Token, limit time.Duration) error {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("no answer within %v", limit)
+	}
+}
+
+// packetSize is the size of p's MQTT 3.1.1 PUBLISH packet at QoS 1, as a
+// broker's packet size limit counts it: the fixed header's type byte, the
+// remaining length (counted as its longest, 4 bytes), the topic with its
+// 2-byte length, the packet id and the payload.
+func packetSize(p rooms.Packet) int {
+	return 1 + 4 + 2 + len(p.Topic) + 2 + len(p.Payload)
+}

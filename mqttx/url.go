@@ -1,0 +1,145 @@
+package mqttx
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// URLForms lists the broker URLs that New accepts, for help texts and
+// error messages.
+const URLForms = "tcp://host[:1883], mqtt://host[:1883], " +
+	"ssl://host[:8883], mqtts://host[:8883] (TLS), " +
+	"ws://host[:80][/path], wss://host[:443][/path] (WebSocket), " +
+	"each optionally with user:password@ before the host"
+
+// ErrBadURL is wrapped by the errors that New returns for a broker URL it
+// cannot use.
+var ErrBadURL = errors.New("bad broker URL")
+
+// brokerURL is a validated broker URL, split into what Paho dials and the
+// credentials, which never go back into a URL that could be logged.
+type brokerURL struct {
+	// dial is what Paho connects to: no user info, port filled in.
+	dial *url.URL
+	// redacted is the URL as given, password removed, for logs and errors.
+	redacted string
+	tls      bool
+	user     string
+	password string
+}
+
+// defaultPorts are the usual ports of each scheme, used when the URL has
+// none. The schemes are the ones Paho dials itself.
+var defaultPorts = map[string]string{
+	"tcp":   "1883",
+	"mqtt":  "1883",
+	"ssl":   "8883",
+	"mqtts": "8883",
+	"ws":    "80",
+	"wss":   "443",
+}
+
+// parseBrokerURL validates raw and splits it. Its errors never contain the
+// password: url.Parse's own do, so only their cause is kept.
+func parseBrokerURL(raw string) (brokerURL, error) {
+	raw = strings.TrimSpace(raw)
+	red := Redact(raw)
+	bad := func(format string, args ...any) (brokerURL, error) {
+		return brokerURL{}, fmt.Errorf("%w %q: %s; accepted forms: %s",
+			ErrBadURL, red, fmt.Sprintf(format, args...), URLForms)
+	}
+	if raw == "" {
+		return bad("empty")
+	}
+	if !strings.Contains(raw, "://") {
+		return bad("no scheme")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // url.Error's text repeats the URL, password and all
+		}
+		return bad("%v", err)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	defPort, ok := defaultPorts[u.Scheme]
+	if !ok {
+		return bad("unknown scheme %q", u.Scheme)
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return bad("no host")
+	}
+	port := u.Port()
+	if port == "" {
+		if strings.HasSuffix(u.Host, ":") {
+			return bad("empty port")
+		}
+		port = defPort
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return bad("bad port %q", port)
+	}
+	websocket := u.Scheme == "ws" || u.Scheme == "wss"
+	if !websocket && (u.Path != "" && u.Path != "/" || u.RawQuery != "") {
+		return bad("a path or query is only meaningful with ws:// or wss://")
+	}
+	if u.Fragment != "" {
+		return bad("unexpected #fragment")
+	}
+
+	b := brokerURL{
+		redacted: red,
+		tls:      u.Scheme == "ssl" || u.Scheme == "mqtts" || u.Scheme == "wss",
+	}
+	if u.User != nil {
+		b.user = u.User.Username()
+		b.password, _ = u.User.Password()
+	}
+	dial := *u
+	dial.User = nil
+	dial.Host = joinHostPort(u.Hostname(), port)
+	if !websocket {
+		dial.Path, dial.RawPath = "", ""
+	}
+	b.dial = &dial
+	return b, nil
+}
+
+// joinHostPort is net.JoinHostPort, spelled out to keep the URL's own
+// bracketing of IPv6 literals.
+func joinHostPort(host, port string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + port
+	}
+	return host + ":" + port
+}
+
+// Redact returns the broker URL raw with its password replaced by "xxxxx",
+// for logs and error messages. It also copes with URLs that do not parse:
+// whatever stands between the scheme and the last "@" is treated as user
+// information, so that a password is never shown, if need be at the cost of
+// hiding more than it.
+func Redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Opaque == "" {
+		if u.User == nil {
+			return raw
+		}
+		return u.Redacted()
+	}
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return raw
+	}
+	user := rest[:at]
+	if c := strings.IndexByte(user, ':'); c >= 0 {
+		user = user[:c] + ":xxxxx"
+	}
+	return prefix + user + "@" + rest[at+1:]
+}
