@@ -33,8 +33,10 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, passwor
 		Will:    &Packet{Topic: r.topics.presenceOf(s.me), Retained: true},
 		Deliver: func(p Packet) { s.deliver(r, p) },
 		OnConnect: func() {
-			if r.session() != nil { // the first connect is announced below
-				s.announce(r)
+			// After a reconnect the Will may have cleared our presence; the
+			// first connection is announced below, once Open returns.
+			if r.session() != nil {
+				go s.announce(r)
 			}
 			s.hub.emit(Event{Kind: EventConnection, Room: id})
 		},
@@ -87,11 +89,15 @@ func (s *Service) detach(ctx context.Context, r *room, forget bool) {
 	if sess == nil {
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	err := sess.Publish(pctx, Packet{Topic: r.topics.presenceOf(s.me), Retained: true})
-	cancel()
-	if err != nil {
-		s.log.Warn("clear presence", "room", r.id, "err", err)
+	// While the connection is down there is nobody to tell: the broker
+	// already published our Will when it lost us.
+	if sess.Connected() {
+		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+		err := sess.Publish(pctx, Packet{Topic: r.topics.presenceOf(s.me), Retained: true})
+		cancel()
+		if err != nil {
+			s.log.Warn("clear presence", "room", r.id, "err", err)
+		}
 	}
 	if err := sess.Close(ctx, forget); err != nil {
 		s.log.Warn("close broker session", "room", r.id, "err", err)
