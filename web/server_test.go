@@ -144,8 +144,8 @@ func TestErrorCodes(t *testing.T) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
 	for name, body := range map[string]string{
-		"oversized": `{"text":"` + strings.Repeat("a", 1<<20) + `"}`,
-		"malformed": `{"text":`,
+		"oversized":  `{"text":"` + strings.Repeat("a", 1<<20) + `"}`,
+		"malformed":  `{"text":`,
 		"two values": `{"text":"a"}{"text":"b"}`,
 		"wrong type": `{"text":42}`,
 	} {
