@@ -25,7 +25,12 @@ const (
 	MaxPacketSize = 256 << 10
 	// MaxQueued bounds the QoS 1 messages the broker holds for one client
 	// (in flight, or queued while its daemon is away); more are dropped.
-	MaxQueued = 8192
+	// It is the most MQTT's 16-bit packet ids allow: Mochi's default of
+	// 8,192 dropped messages under pipelined QoS 1 load.
+	MaxQueued = 65535
+	// maxWritesPending bounds the packets waiting to be written to one
+	// client's socket; beyond it Mochi drops them.
+	maxWritesPending = 65536
 	// SessionExpiry is how long the broker keeps the session of a client
 	// that went away without discarding it: a daemon that comes back
 	// within a week gets the messages it missed.
@@ -75,6 +80,7 @@ func NewBroker(addr string, logger *slog.Logger) (*Broker, error) {
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = MaxPacketSize
 	caps.MaximumInflight = MaxQueued
+	caps.MaximumClientWritesPending = maxWritesPending
 	caps.MaximumSessionExpiryInterval = uint32(SessionExpiry / time.Second)
 	// Mochi's default removes retained messages and queued ones after a
 	// day; SunOye's presence is retained for as long as a member stays.

@@ -1,0 +1,67 @@
+//go:build linux && cgo && !nowebview
+
+package chatview
+
+/*
+#cgo linux pkg-config: gtk+-3.0
+#include <gtk/gtk.h>
+
+static void sunoye_present(void *w) { gtk_window_present(GTK_WINDOW(w)); }
+*/
+import "C"
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"runtime"
+
+	webview "github.com/webview/webview_go"
+)
+
+// native is true in builds with the webview.
+const native = true
+
+func init() {
+	// GTK must run on the main thread: keep the main goroutine on it, so
+	// that `sunoye window` can run the webview from main.
+	runtime.LockOSThread()
+}
+
+// Window sizes: small, for a quick reply beside other work.
+const (
+	windowWidth  = 440
+	windowHeight = 640
+)
+
+// RunWindow shows url in a native window titled title until the user
+// closes it or in reaches its end (the daemon went away). It reads
+// commands (see cmdPresent) from in, one a line. It must be called from
+// the main goroutine.
+func RunWindow(url, title string, in io.Reader) error {
+	if !HasDisplay() {
+		// webview.New would return nil and crash at the first call.
+		return ErrNoDisplay
+	}
+	w := webview.New(false)
+	if w == nil {
+		return errors.New("the webview could not be created (is WebKitGTK installed?)")
+	}
+	defer w.Destroy()
+	w.SetTitle(title)
+	w.SetSize(windowWidth, windowHeight, webview.HintNone)
+	w.Navigate(url)
+	go func() {
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			if sc.Text() == cmdPresent {
+				w.Dispatch(func() { C.sunoye_present(w.Window()) })
+			}
+		}
+		// The daemon closed the pipe or died: the window has nothing
+		// left to talk to.
+		w.Dispatch(w.Terminate)
+	}()
+	w.Run()
+	return nil
+}
