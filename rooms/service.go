@@ -193,7 +193,8 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 	if s.room(id) != nil {
 		return nil
 	}
-	if err := s.throttle(ctx, id); err != nil {
+	if err := s.throttle(id); err != nil {
+		s.log.Info("join refused: paused after wrong passwords", "room", id)
 		return err
 	}
 	rec, st, err := s.reg.Lookup(ctx, id)
@@ -208,7 +209,8 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
 	if !key.Verify(rec.Verifier) {
-		s.failed(id)
+		n := s.failed(id)
+		s.log.Info("join refused: wrong password", "room", id, "failures", n)
 		return fmt.Errorf("join room %s: %w", id, ErrWrongPassword)
 	}
 	s.succeeded(id)

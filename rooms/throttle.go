@@ -1,50 +1,51 @@
 package rooms
 
 import (
-	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
-// Failed joins slow down per room: each guess already costs an Argon2id
-// derivation, and after freeAttempts wrong passwords in a row every
-// further attempt on that room waits longer, up to maxDelay. The right
-// password still works; it is only slower to find by trying.
+// ErrTooManyAttempts means a room had several wrong passwords in a row
+// and takes no further attempt for a while.
+var ErrTooManyAttempts = errors.New("too many wrong passwords")
+
+// Failed joins are limited per room: each guess already costs an Argon2id
+// derivation, and after freeAttempts wrong passwords in a row the room
+// refuses attempts — at once, without deriving — for a pause that doubles
+// with each further failure, up to maxPause. Refusing rather than
+// sleeping keeps the answer quick and honest: a guess never succeeds,
+// and the right password works again once the pause is over.
 const (
 	freeAttempts  = 5
-	firstDelay    = 250 * time.Millisecond
-	maxDelay      = 5 * time.Second
+	firstPause    = time.Second
+	maxPause      = time.Minute
 	failureMemory = 15 * time.Minute
 	maxTracked    = 1024
 )
 
 type failures struct {
-	n    int
-	last time.Time
+	n     int
+	last  time.Time
+	until time.Time // attempts before this are refused
 }
 
-func (s *Service) throttle(ctx context.Context, id ID) error {
+// throttle refuses an attempt on room id during its pause.
+func (s *Service) throttle(id ID) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	f := s.failures[id]
-	var delay time.Duration
-	if f != nil && time.Since(f.last) < failureMemory && f.n >= freeAttempts {
-		delay = firstDelay << min(f.n-freeAttempts, 8)
-		delay = min(delay, maxDelay)
-	}
-	s.mu.Unlock()
-	if delay == 0 {
+	if f == nil {
 		return nil
 	}
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if wait := time.Until(f.until); wait > 0 {
+		return fmt.Errorf("join room %s: %w: try again in %s", id, ErrTooManyAttempts, wait.Round(time.Second)+time.Second)
 	}
+	return nil
 }
 
-func (s *Service) failed(id ID) {
+// failed records a wrong password and returns how many came in a row.
+func (s *Service) failed(id ID) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -64,6 +65,10 @@ func (s *Service) failed(id ID) {
 	}
 	f.n++
 	f.last = now
+	if f.n >= freeAttempts {
+		f.until = now.Add(min(firstPause<<min(f.n-freeAttempts, 16), maxPause))
+	}
+	return f.n
 }
 
 func (s *Service) succeeded(id ID) {

@@ -99,15 +99,22 @@ password with whoever should join; SunOye never stores the password.`,
 func newJoinCmd() *cobra.Command {
 	var password string
 	c := &cobra.Command{
-		Use:   "join ROOM",
+		Use:   "join ROOM|INVITE",
 		Short: "Join a room with its number and password",
 		Long: `Join a room. The password is read from standard input when --password
 is not given (without echo on a terminal), so it stays out of your shell
-history and process list.`,
+history and process list. Instead of the room number, an invite link
+(sunoye://join/ROOM#PASSWORD, as 'Copy invite' makes) gives both.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
-			room, err := roomArg(a[0])
-			if err != nil {
+			var room string
+			if inv, err := rooms.ParseInvite(a[0]); err == nil {
+				room = string(inv.Room)
+				if !c.Flags().Changed("password") {
+					password = inv.Password
+					c.Flags().Set("password", password)
+				}
+			} else if room, err = roomArg(a[0]); err != nil {
 				return err
 			}
 			cl, st, err := client(c)

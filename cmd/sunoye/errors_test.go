@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,4 +161,55 @@ func asExit(err error, ee **exec.ExitError) bool {
 	e, ok := err.(*exec.ExitError)
 	*ee = e
 	return ok
+}
+
+// An invite link joins with the room and password in it.
+func TestJoinWithInviteLink(t *testing.T) {
+	b := embeddedBackend(t)
+	ds := b.daemons(t, "Asha", "Bilal")
+	inv := create(t, ds[0], "--password", "a password with spaces & #")
+	if !strings.HasPrefix(inv.Link, "sunoye://join/"+inv.Room+"#") {
+		t.Fatalf("create --json link = %q", inv.Link)
+	}
+	must(t, ds[1], "join", "Join me: "+inv.Link+" (see you)")
+	if _, ok := findRoom(roomsJSON(t, ds[1]), inv.Room); !ok {
+		t.Error("not joined after joining with the invite link")
+	}
+}
+
+// Wrong passwords in a row pause a room's attempts: refused at once with
+// their own exit code, never a success (not even for the right password
+// during the pause), and the right password works once the pause is over.
+func TestRepeatedWrongPasswords(t *testing.T) {
+	b := embeddedBackend(t)
+	ds := b.daemons(t, "Asha", "Mallory")
+	mallory := ds[1]
+	inv := create(t, ds[0])
+	for i := range 5 {
+		wantExit(t, mallory, fmt.Sprintf("guess-%d-password\n", i), exitWrongPass, []string{"wrong password"}, "join", inv.Room)
+	}
+	wantExit(t, mallory, inv.Password+"\n", exitTooMany, []string{"try again in"}, "join", inv.Room)
+
+	// Guessing on: every answer is a refusal, and few guesses get as far
+	// as a key derivation.
+	codes := map[int]int{}
+	for start := time.Now(); time.Since(start) < 3*time.Second; {
+		codes[mallory.RunStdin(t, "another-guess\n", "join", inv.Room).Code]++
+	}
+	for code := range codes {
+		if code != exitWrongPass && code != exitTooMany {
+			t.Errorf("answers while guessing: %v, want only exit %d and %d", codes, exitWrongPass, exitTooMany)
+		}
+	}
+	if codes[exitWrongPass] > 3 {
+		t.Errorf("%d of %d guesses were tried during 3 s of pauses, want at most 3", codes[exitWrongPass], codes[exitWrongPass]+codes[exitTooMany])
+	}
+	t.Logf("answers while guessing for 3 s: %v", codes)
+
+	eventually(t, 90*time.Second, func() error {
+		if r := mallory.RunStdin(t, inv.Password+"\n", "join", inv.Room); r.Code != 0 {
+			return fmt.Errorf("right password: exit %d: %s", r.Code, r.Stderr)
+		}
+		return nil
+	})
 }

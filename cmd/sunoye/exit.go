@@ -18,8 +18,9 @@ const (
 	exitWrongPass    = 5
 	exitRoomInactive = 6
 	exitNotJoined    = 7
-	exitUnavailable  = 8 // the broker or the registry cannot be reached
-	exitLocked       = 9 // another daemon holds the state directory
+	exitUnavailable  = 8  // the broker or the registry cannot be reached
+	exitLocked       = 9  // another daemon holds the state directory
+	exitTooMany      = 10 // several wrong passwords in a row: wait and try again
 )
 
 // usageError marks errors in how a command was called.
@@ -40,6 +41,8 @@ func exitCode(err error) int {
 			return exitNoSuchRoom
 		case web.CodeWrongPass:
 			return exitWrongPass
+		case web.CodeTooManyAttempts:
+			return exitTooMany
 		case web.CodeRoomInactive:
 			return exitRoomInactive
 		case web.CodeNotJoined:
