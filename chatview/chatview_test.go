@@ -66,7 +66,7 @@ func newTestManager(t *testing.T, display string) *Manager {
 // same key again brings it to the front instead of a second window;
 // closing the manager closes it.
 func TestWindowOpensOncePerKey(t *testing.T) {
-	if !native {
+	if !Native {
 		t.Fatal("this build has no webview; build with cgo on Linux (it is the default)")
 	}
 	display := testenv.Xvfb(t)
@@ -110,10 +110,10 @@ func TestNoDisplay(t *testing.T) {
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
 	m := NewManager(Options{Command: []string{"/bin/false"}})
-	if err := m.Open(t.Context(), "k", "t", func() string { return "http://127.0.0.1:1/" }); err != ErrNoDisplay && native {
+	if err := m.Open(t.Context(), "k", "t", func() string { return "http://127.0.0.1:1/" }); err != ErrNoDisplay && Native {
 		t.Errorf("Open without a display: %v, want ErrNoDisplay", err)
 	}
-	if err := RunWindow("http://127.0.0.1:1/", "t", strings.NewReader("")); err != ErrNoDisplay && native {
+	if err := RunWindow("http://127.0.0.1:1/", "t", strings.NewReader("")); err != ErrNoDisplay && Native {
 		t.Errorf("RunWindow without a display: %v, want ErrNoDisplay", err)
 	}
 }

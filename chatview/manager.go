@@ -63,7 +63,7 @@ func HasDisplay() bool {
 // starts a new one at url (which is used only then; it carries a one-time
 // token, so get a fresh one per call).
 func (m *Manager) Open(ctx context.Context, key, title string, url func() string) error {
-	if !native {
+	if !Native {
 		return openBrowser(url())
 	}
 	if !HasDisplay() {

@@ -4,8 +4,8 @@ package chatview
 
 import "io"
 
-// native is false: windows are browser tabs.
-const native = false
+// Native is false: windows are browser tabs.
+const Native = false
 
 // RunWindow opens url in the default browser and returns: without a
 // webview, the browser is the window.

@@ -19,8 +19,8 @@ import (
 	webview "github.com/webview/webview_go"
 )
 
-// native is true in builds with the webview.
-const native = true
+// Native is true in builds with the webview.
+const Native = true
 
 func init() {
 	// GTK must run on the main thread: keep the main goroutine on it, so

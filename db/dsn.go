@@ -152,3 +152,10 @@ func Redact(dsn string) string {
 	}
 	return "(malformed DSN)"
 }
+
+// Check reports whether dsn is a registry DSN Open would accept, without
+// connecting.
+func Check(dsn string) error {
+	_, err := parseDSN(dsn)
+	return err
+}

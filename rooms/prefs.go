@@ -84,3 +84,9 @@ func (s *Service) SetName(name string) error {
 	}
 	return nil
 }
+
+func (s *Service) focusedOn(id ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.focused[id] > 0
+}

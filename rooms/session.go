@@ -142,13 +142,15 @@ func (s *Service) onMessage(r *room, payload []byte) error {
 		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
 		Time: time.UnixMilli(b.TS), Own: sender == s.me,
 	}
+	// A message to a room the user is looking at is read as it arrives.
+	focused := s.focusedOn(r.id)
 	r.mu.Lock()
 	if !r.seen.add(m.ID) {
 		r.mu.Unlock()
 		return nil // a redelivery or our own echo: already shown
 	}
 	r.hist.add(m)
-	if !m.Own {
+	if !m.Own && !focused {
 		r.unread++
 	}
 	muted := r.muted

@@ -13,9 +13,13 @@ const (
 	CodeNoSuchRoom   = "no_such_room"
 	CodeRoomInactive = "room_inactive"
 	CodeWrongPass    = "wrong_password"
-	CodeNotJoined    = "not_joined"
-	CodeUnavailable  = "unavailable" // broker or registry unreachable
-	CodeInternal     = "internal"
+	// CodeTooManyAttempts: several wrong passwords in a row; the room takes
+	// no attempt for a while.
+	CodeTooManyAttempts = "too_many_attempts"
+	CodeNotJoined       = "not_joined"
+	CodeUnavailable     = "unavailable" // broker or registry unreachable
+	CodeNoWindow        = "no_window"   // this daemon cannot open chat windows (headless, no display)
+	CodeInternal        = "internal"
 )
 
 // ErrorJSON is the body of every non-2xx answer.
@@ -29,6 +33,13 @@ type ErrorJSON struct {
 type InviteJSON struct {
 	Room     string `json:"room"`
 	Password string `json:"password"`
+	// Link is sunoye://join/ROOM#PASSWORD, which `sunoye join` takes.
+	Link string `json:"link,omitempty"`
+}
+
+// NewInviteJSON converts an invite for the API.
+func NewInviteJSON(inv rooms.Invite) InviteJSON {
+	return InviteJSON{Room: string(inv.Room), Password: inv.Password, Link: inv.Link()}
 }
 
 // MemberJSON is one member of a room.
@@ -129,3 +140,61 @@ func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 
 // ParseTime reads MessageJSON.TS.
 func ParseTime(s string) (time.Time, error) { return time.Parse(TimeFormat, s) }
+
+// EventJSON is one event of the stream GET /v1/events (server-sent events,
+// one JSON object in the data field of each). Kind is one of rooms'
+// EventKinds ("message", "members", "joined", "left", "closed",
+// "connection", "read") or EventResync. Room is empty for changes that
+// concern no single room (do not disturb). Message is set for "message".
+// Clients re-read what they show from the API when an event concerns it.
+type EventJSON struct {
+	Kind    string       `json:"kind"`
+	Room    string       `json:"room,omitempty"`
+	Message *MessageJSON `json:"message,omitempty"`
+}
+
+// EventResync is the kind of the event sent when the stream fell behind
+// and events were lost: the client re-reads everything it shows.
+const EventResync = "resync"
+
+// NewEventJSON converts an event for the API.
+func NewEventJSON(e rooms.Event) EventJSON {
+	out := EventJSON{Kind: string(e.Kind), Room: string(e.Room)}
+	if e.Message != nil {
+		m := NewMessageJSON(*e.Message)
+		out.Message = &m
+	}
+	return out
+}
+
+// FocusRequest is the body of POST /v1/rooms/{room}/focus: a chat window
+// (Client, a random id per page, the same it gave GET /v1/events) shows
+// the room and has the focus (On), or no longer does.
+type FocusRequest struct {
+	Client string `json:"client"`
+	On     bool   `json:"on"`
+}
+
+// SettingsJSON is the user's settings as the chat UI's settings view
+// edits them. In a POST, an empty Broker or DB means "keep the current
+// one": the UI shows them redacted and sends them only when edited.
+type SettingsJSON struct {
+	Name   string `json:"name"`
+	Broker string `json:"broker"`
+	DB     string `json:"db"`
+}
+
+// SettingsAnswerJSON answers POST /v1/settings: the settings now, and
+// whether the daemon must be restarted for them to take effect (a new
+// display name applies at once; a new broker or database at the next
+// start).
+type SettingsAnswerJSON struct {
+	SettingsJSON
+	RestartNeeded bool `json:"restart_needed"`
+}
+
+// OpenRequest is the body of POST /v1/open: open a chat window showing
+// View (as web.View's String writes it: "room/482913057", "create", …).
+type OpenRequest struct {
+	View string `json:"view"`
+}

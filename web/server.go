@@ -28,10 +28,12 @@ type Info struct {
 
 // Server is the local API.
 type Server struct {
-	svc  *rooms.Service
-	info Info
-	log  *slog.Logger
-	mux  *http.ServeMux
+	svc      *rooms.Service
+	info     Info
+	log      *slog.Logger
+	mux      *http.ServeMux
+	opener   opener   // POST /v1/open; see SetOpener
+	launcher launcher // POST /v1/launch; see SetLauncher
 }
 
 // NewServer returns the API handler for svc.
@@ -54,6 +56,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/rooms/{room}/mute", s.mute)
 	s.mux.HandleFunc("GET /v1/rooms/{room}/invite", s.invite)
 	s.mux.HandleFunc("POST /v1/dnd", s.dnd)
+	s.mux.HandleFunc("GET /v1/events", s.events)
+	s.mux.HandleFunc("POST /v1/open", s.open)
+	s.mux.HandleFunc("POST /v1/launch", s.launch)
 }
 
 // ServeHTTP implements http.Handler.
@@ -125,7 +130,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, InviteJSON{Room: string(inv.Room), Password: inv.Password})
+	writeJSON(w, http.StatusCreated, NewInviteJSON(inv))
 }
 
 func (s *Server) join(w http.ResponseWriter, r *http.Request) {
@@ -217,7 +222,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, InviteJSON{Room: string(inv.Room), Password: inv.Password})
+	writeJSON(w, http.StatusOK, NewInviteJSON(inv))
 }
 
 func (s *Server) dnd(w http.ResponseWriter, r *http.Request) {
@@ -283,6 +288,8 @@ func classify(err error) (int, string) {
 		return http.StatusGone, CodeRoomInactive
 	case errors.Is(err, rooms.ErrWrongPassword):
 		return http.StatusForbidden, CodeWrongPass
+	case errors.Is(err, rooms.ErrTooManyAttempts):
+		return http.StatusTooManyRequests, CodeTooManyAttempts
 	case errors.Is(err, rooms.ErrNotJoined):
 		return http.StatusNotFound, CodeNotJoined
 	case errors.Is(err, rooms.ErrBadRoomNumber), errors.Is(err, rooms.ErrTooLong),

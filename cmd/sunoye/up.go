@@ -73,6 +73,9 @@ type daemonOptions struct {
 }
 
 func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
+	// quit ends the daemon the way SIGTERM does; the tray's Quit calls it.
+	ctx, quit := context.WithCancel(ctx)
+	defer quit()
 	log, err := newLogger(st.LogLevel)
 	if err != nil {
 		return err
@@ -142,11 +145,27 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	go func() { apiErr <- api.ServeUnix(runCtx, socketPath(st.StateDir)) }()
 	go svc.Run(runCtx)
 
+	d, err := startUI(runCtx, svc, api, st, log)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if !opt.headless {
+		defer d.startNotifier(runCtx)()
+		trayDone := make(chan struct{})
+		go func() {
+			d.runTray(runCtx, quit)
+			close(trayDone)
+		}()
+		// Take the icon down before leaving the rooms.
+		defer func() {
+			cancel()
+			<-trayDone
+		}()
+	}
+
 	log.Info("SunOye is up", "name", st.Name, "broker", mqttx.Redact(st.Broker), "registry", db.Redact(st.DB),
 		"rooms", len(svc.Rooms()), "socket", socketPath(st.StateDir), "headless", opt.headless)
-	if !opt.headless {
-		log.Info("no tray in this build yet: running headless")
-	}
 	select {
 	case <-ctx.Done():
 		log.Info("stopping: leaving rooms cleanly")

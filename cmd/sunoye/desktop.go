@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/sunoye/sunoye/chatview"
+	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/mqttx"
+	"github.com/sunoye/sunoye/notifier"
+	"github.com/sunoye/sunoye/rooms"
+	"github.com/sunoye/sunoye/tray"
+	"github.com/sunoye/sunoye/web"
+)
+
+// replyTimeout bounds sending an inline reply from a notification.
+const replyTimeout = 30 * time.Second
+
+// desktop is the daemon's face: the chat UI on loopback, the chat windows,
+// and (unless headless) notifications and the tray icon.
+type desktop struct {
+	svc     *rooms.Service
+	ui      *web.UI
+	windows *chatview.Manager
+	log     *slog.Logger
+}
+
+// startUI serves the chat UI and lets the local API open windows onto it.
+// Headless daemons serve it too: `sunoye open --url` gives a browser a
+// link to it.
+func startUI(ctx context.Context, svc *rooms.Service, api *web.Server, st settings, log *slog.Logger) (*desktop, error) {
+	ui, err := web.NewUI(svc, api, web.UIOptions{
+		Logger: log.With("component", "ui"),
+		LoadSettings: func() web.SettingsJSON {
+			return web.SettingsJSON{Name: svc.Name(), Broker: mqttx.Redact(st.Broker), DB: db.Redact(st.DB)}
+		},
+		SaveSettings: func(s web.SettingsJSON) error { return saveSettings(configPath(), s) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat UI: %w", err)
+	}
+	go func() {
+		if err := ui.Serve(ctx); err != nil {
+			log.Error("chat UI stopped", "err", err)
+		}
+	}()
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("chat windows: %w", err)
+	}
+	d := &desktop{
+		svc: svc, ui: ui, log: log,
+		windows: chatview.NewManager(chatview.Options{
+			Command: []string{exe, "--state-dir", st.StateDir, "window"},
+			Logger:  log.With("component", "windows"),
+		}),
+	}
+	api.SetOpener(d.open)
+	api.SetLauncher(ui.LaunchURL)
+	return d, nil
+}
+
+// open shows view in its window: one window per room (its quick-reply
+// and full views share it), one per form.
+func (d *desktop) open(ctx context.Context, v web.View) error {
+	key, title := v.String(), "SunOye"
+	switch v.Kind {
+	case web.ViewRoom, web.ViewQuick:
+		key, title = "room/"+string(v.Room), "SunOye — room "+string(v.Room)
+	case web.ViewCreate:
+		title = "SunOye — create a room"
+	case web.ViewJoin:
+		title = "SunOye — join a room"
+	case web.ViewSettings:
+		title = "SunOye — settings"
+	}
+	err := d.windows.Open(ctx, key, title, func() string { return d.ui.LaunchURL(v) })
+	if errors.Is(err, chatview.ErrNoDisplay) {
+		return fmt.Errorf("%w: %w", web.ErrNoWindow, err)
+	}
+	return err
+}
+
+// The tray's Opener.
+
+func (d *desktop) OpenRoom(id rooms.ID) error { return d.open(context.Background(), web.RoomView(id)) }
+func (d *desktop) OpenCreate() error {
+	return d.open(context.Background(), web.View{Kind: web.ViewCreate})
+}
+func (d *desktop) OpenJoin() error { return d.open(context.Background(), web.View{Kind: web.ViewJoin}) }
+func (d *desktop) OpenSettings() error {
+	return d.open(context.Background(), web.View{Kind: web.ViewSettings})
+}
+
+// startNotifier shows a desktop notification for each message the Service
+// decides the user should hear about; a click opens the room's quick
+// reply, an inline reply (KDE) is sent. Without a notification server it
+// logs so once and carries on.
+func (d *desktop) startNotifier(ctx context.Context) (stop func()) {
+	nf, err := notifier.New(ctx, notifier.Options{
+		Logger: d.log.With("component", "notifications"),
+		OnOpen: func(id rooms.ID) {
+			if err := d.open(context.Background(), web.QuickView(id)); err != nil {
+				d.log.Warn("open the room from a notification", "room", id, "err", err)
+			}
+		},
+		OnReply: func(id rooms.ID, text string) {
+			sctx, cancel := context.WithTimeout(context.Background(), replyTimeout)
+			defer cancel()
+			if _, err := d.svc.Send(sctx, id, text); err != nil {
+				d.log.Warn("reply from a notification", "room", id, "err", err)
+			}
+		},
+	})
+	if err != nil {
+		d.log.Warn("notifications off", "err", err)
+		return func() {}
+	}
+	d.svc.SetNotifier(nf)
+	return func() {
+		d.svc.SetNotifier(nil)
+		nf.Close()
+	}
+}
+
+// runTray shows the tray icon until ctx ends; Quit cancels the daemon.
+func (d *desktop) runTray(ctx context.Context, quit func()) {
+	err := tray.Run(ctx, tray.Options{Service: d.svc, Windows: d, Quit: quit, Logger: d.log.With("component", "tray")})
+	if err != nil {
+		d.log.Warn("tray icon", "err", err)
+	}
+}
+
+// close closes the chat windows.
+func (d *desktop) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.windows.Close(ctx)
+}

@@ -1,0 +1,242 @@
+//go:build linux
+
+package notifier_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/internal/testenv"
+	"github.com/sunoye/sunoye/mqttx"
+	"github.com/sunoye/sunoye/notifier"
+	"github.com/sunoye/sunoye/rooms"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// wait is how long a test waits for something that takes milliseconds on
+// an idle machine: generous, because the test machine is not idle.
+const wait = 20 * time.Second
+
+// logBuffer collects a logger's output for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// count returns how many lines contain s.
+func (b *logBuffer) count(s string) int {
+	n := 0
+	for line := range strings.Lines(b.String()) {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits until the log has a line containing s.
+func (b *logBuffer) waitFor(t *testing.T, s string) {
+	t.Helper()
+	eventually(t, "a log line with "+s, func() bool { return b.count(s) > 0 })
+}
+
+// testLogger logs through t.Log, so that output shows with the test
+// that made it, and only when it fails or runs with -v.
+func testLogger(t testing.TB) *slog.Logger {
+	if _, bench := t.(*testing.B); bench {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+func newLogger() (*slog.Logger, *logBuffer) {
+	b := new(logBuffer)
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", wait, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// newNotifier returns a Notifier on the bus at bus, closed when the test
+// ends.
+func newNotifier(t testing.TB, bus string, opt notifier.Options) *notifier.Notifier {
+	t.Helper()
+	opt.BusAddress = bus
+	if opt.Logger == nil {
+		opt.Logger = testLogger(t)
+	}
+	n, err := notifier.New(t.Context(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// note is a notification as rooms.Service hands it over.
+func note(room rooms.ID, sender, text string) rooms.Notification {
+	return rooms.Notification{Room: room, Sender: sender, Text: text}
+}
+
+// cheapKDF keeps room creation fast; the KDF's cost is not under test.
+var cheapKDF = rooms.KDFParams{Time: 1, MemoryKiB: 1024, Threads: 1}
+
+// chat is two daemons' Services in one room over an embedded broker and
+// registry: Asha, who is notified, and Bilal, who writes.
+type chat struct {
+	asha, bilal *rooms.Service
+	room        rooms.ID
+	events      <-chan rooms.Event // Asha's
+}
+
+func newChat(t testing.TB, nf rooms.Notifier) *chat {
+	t.Helper()
+	b, err := mqttx.NewBroker("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "registry.db")
+	c := &chat{asha: newService(t, "Asha", b.URL(), dsn), bilal: newService(t, "Bilal", b.URL(), dsn)}
+	c.asha.SetNotifier(nf)
+	// Run delivers the notifications; it ends before Shutdown (cleanups
+	// run last first).
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.asha.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	events, unsubscribe := c.asha.Subscribe(1024)
+	t.Cleanup(unsubscribe)
+	c.events = events
+	c.room = c.newRoom(t)
+	return c
+}
+
+// newRoom makes a room that Asha created and Bilal joined.
+func (c *chat) newRoom(t testing.TB) rooms.ID {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	inv, err := c.asha.Create(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.bilal.Join(ctx, inv.Room, inv.Password); err != nil {
+		t.Fatal(err)
+	}
+	return inv.Room
+}
+
+func newService(t testing.TB, name, broker, dsn string) *rooms.Service {
+	t.Helper()
+	reg, err := db.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	tr, err := mqttx.New(mqttx.Config{Broker: broker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name, KDF: cheapKDF, Logger: testLogger(t)}, reg, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		svc.Shutdown(ctx)
+	})
+	return svc
+}
+
+// send has svc write text to room.
+func send(t testing.TB, svc *rooms.Service, room rooms.ID, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	if _, err := svc.Send(ctx, room, text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// arrived waits until Asha's Service has the message text from someone
+// else: from then on, whether it is notified has been decided.
+func (c *chat) arrived(t testing.TB, text string) {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case e, ok := <-c.events:
+			if !ok {
+				t.Fatal("event subscription cut off")
+			}
+			if e.Kind == rooms.EventMessage && !e.Message.Own && e.Message.Text == text {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("message %q did not arrive within %v", text, wait)
+		}
+	}
+}
+
+// waitBody waits for a Notify call with the given body and returns all
+// calls so far.
+func waitBody(t testing.TB, srv *testenv.Notifications, body string) []testenv.NotifyCall {
+	t.Helper()
+	calls := srv.Calls()
+	for !slices.ContainsFunc(calls, func(c testenv.NotifyCall) bool { return c.Body == body }) {
+		calls = srv.WaitCalls(t, len(calls)+1, wait)
+	}
+	return calls
+}
+
+// bodies returns the bodies of calls.
+func bodies(calls []testenv.NotifyCall) []string {
+	var b []string
+	for _, c := range calls {
+		b = append(b, c.Body)
+	}
+	return b
+}
