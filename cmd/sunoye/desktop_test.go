@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sunoye/sunoye/internal/testenv"
+)
+
+// The desktop, end to end, the way a user meets it: a daemon with a tray
+// icon and notifications on a private session bus and an X display, and a
+// second, headless daemon to chat with.
+//
+//   - a message from the other member pops exactly one notification,
+//     titled with the sender and the room, the text as its body;
+//   - own messages, a muted room and do-not-disturb pop none;
+//   - clicking the notification opens the room's chat window (a real
+//     webview), which shows the room; a reply typed into it reaches the
+//     other member;
+//   - the tray menu lists the room; its Quit leaves the room cleanly.
+func TestDesktop(t *testing.T) {
+	display := testenv.Xvfb(t)
+	bus := testenv.SessionBus(t)
+	notes := testenv.NotificationServer(t, bus, testenv.NotificationCapabilities("actions", "body", "body-markup"))
+	watcher := testenv.StatusNotifierWatcher(t, bus)
+	xdotoolBin := testenv.NeedBinary(t, "xdotool", "xdotool")
+	xdotool := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(xdotoolBin, args...)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		return cmd
+	}
+
+	b := embeddedBackend(t)
+	asha := testenv.StartDaemon(t, testenv.DaemonConfig{
+		Broker: b.first, DB: b.db, Name: "Asha",
+		Args: []string{}, // not headless
+		Env:  []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + bus, "NO_AT_BRIDGE=1"},
+	})
+	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.others, DB: b.db, Name: "Bilal"})
+
+	var item string
+	select {
+	case item = <-watcher.Registered:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the tray icon did not register\n%s", tail(asha.Log(), 20))
+	}
+
+	inv := create(t, asha)
+	must(t, bilal, "join", inv.Room, "--password", inv.Password)
+
+	// A message from Bilal: one notification.
+	must(t, bilal, "send", inv.Room, "hello <b>Asha</b>")
+	calls := notes.WaitCalls(t, 1, 20*time.Second)
+	n := calls[0]
+	if n.Summary != "Bilal · room "+inv.Room || n.Body != "hello &lt;b&gt;Asha&lt;/b&gt;" {
+		t.Errorf("notification %q / %q, want Bilal's message with its markup escaped", n.Summary, n.Body)
+	}
+	if _, ok := n.Action("default"); !ok {
+		t.Errorf("notification has no default action: %v", n.Actions)
+	}
+
+	// Nothing for own messages, a muted room, or do-not-disturb: after
+	// each, a marker message must be the next notification.
+	marker := 0
+	nextIsMarker := func(why string) {
+		t.Helper()
+		marker++
+		text := fmt.Sprintf("marker %d", marker)
+		must(t, bilal, "send", inv.Room, text)
+		calls := notes.WaitCalls(t, 1+marker, 20*time.Second)
+		if got := calls[len(calls)-1].Body; got != text || len(calls) != 1+marker {
+			t.Errorf("after %s: notifications %d, last %q; want the marker only", why, len(calls), got)
+		}
+	}
+	must(t, asha, "send", inv.Room, "my own message")
+	nextIsMarker("an own message")
+	must(t, asha, "mute", inv.Room)
+	must(t, bilal, "send", inv.Room, "while muted")
+	must(t, asha, "unmute", inv.Room)
+	nextIsMarker("a muted room")
+	must(t, asha, "dnd", "on")
+	must(t, bilal, "send", inv.Room, "while do not disturb")
+	must(t, asha, "dnd", "off")
+	nextIsMarker("do not disturb")
+
+	// Clicking the notification opens the room's window.
+	last := notes.Calls()[len(notes.Calls())-1]
+	notes.Invoke(last.ID, "default")
+	var win string
+	eventually(t, 30*time.Second, func() error {
+		out, err := xdotool("search", "--name", "room "+inv.Room).Output()
+		if f := strings.Fields(string(out)); err == nil && len(f) == 1 {
+			win = f[0]
+			return nil
+		}
+		return fmt.Errorf("no window for room %s (%v, %q)\n%s", inv.Room, err, out, tail(asha.Log(), 10))
+	})
+	eventually(t, 30*time.Second, func() error {
+		img := testenv.Screenshot(t, display, "desktop-window")
+		if c := testenv.Colors(img, image.Rect(0, 0, 440, 640)); c < 32 {
+			return fmt.Errorf("the window looks blank: %d colours", c)
+		}
+		return nil
+	})
+
+	// A reply typed into the window reaches Bilal. The quick-reply view
+	// puts the cursor in the text box.
+	for _, args := range [][]string{
+		{"windowfocus", "--sync", win},
+		{"type", "--delay", "20", "reply from the window"},
+		{"key", "Return"},
+	} {
+		if out, err := xdotool(args...).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v %s", args, err, out)
+		}
+	}
+	eventually(t, 20*time.Second, func() error {
+		for _, m := range history(t, bilal, inv.Room) {
+			if m.From == "Asha" && m.Text == "reply from the window" {
+				return nil
+			}
+		}
+		return fmt.Errorf("Bilal did not get the reply typed into the window: %q", texts(history(t, bilal, inv.Room)))
+	})
+
+	// The tray menu lists the room; Quit leaves it cleanly.
+	menu := testenv.NewTrayItem(t, bus, item).Menu(t)
+	root := menu.WaitFor(t, "the room in the tray menu", func(root *testenv.MenuNode) bool {
+		return strings.Contains(root.Text(), inv.Room)
+	})
+	quit := root.Find("Quit")
+	if quit == nil {
+		t.Fatalf("no Quit in the tray menu:\n%s", root.Text())
+	}
+	menu.Click(t, quit.ID)
+	eventually(t, 30*time.Second, func() error {
+		if !asha.Exited() {
+			return fmt.Errorf("the daemon is still running after Quit")
+		}
+		return nil
+	})
+	eventually(t, 10*time.Second, func() error {
+		if r, _ := findRoom(roomsJSON(t, bilal), inv.Room); r.Members != 1 {
+			return fmt.Errorf("Bilal sees %d members after Asha quit, want 1", r.Members)
+		}
+		return nil
+	})
+	if !strings.Contains(asha.Log(), "SunOye stopped") {
+		t.Errorf("the daemon did not stop cleanly:\n%s", tail(asha.Log(), 15))
+	}
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newMuteCmd(mute bool) *cobra.Command {
+	use, short, done := "mute ROOM", "Stop notifications for a room", "muted"
+	if !mute {
+		use, short, done = "unmute ROOM", "Notify again for a room", "unmuted"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			room, err := roomArg(a[0])
+			if err != nil {
+				return err
+			}
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+			defer cancel()
+			if err := cl.SetMuted(ctx, room, mute); err != nil {
+				return explain(err, st)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "room %s %s\n", room, done)
+			return nil
+		},
+	}
+}
+
+func newDNDCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:       "dnd on|off",
+		Short:     "Turn do-not-disturb on or off (no notifications at all)",
+		Args:      args(cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs)),
+		ValidArgs: []string{"on", "off"},
+		RunE: func(c *cobra.Command, a []string) error {
+			cl, st, err := client(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+			defer cancel()
+			if err := cl.SetDoNotDisturb(ctx, a[0] == "on"); err != nil {
+				return explain(err, st)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "do not disturb: %s\n", a[0])
+			return nil
+		},
+	}
+}
