@@ -6,9 +6,9 @@ import (
 	"github.com/cli/browser"
 )
 
-// openBrowser shows url in the default browser: the way windows open where
+// OpenBrowser shows url in the default browser: the way windows open where
 // there is no webview (github.com/cli/browser knows each system's opener).
-func openBrowser(url string) error {
+func OpenBrowser(url string) error {
 	if err := browser.OpenURL(url); err != nil {
 		return fmt.Errorf("open the default browser: %w", err)
 	}

@@ -22,9 +22,9 @@ const URLEnv = "SUNOYE_WINDOW_URL"
 
 // Options configure a Manager.
 type Options struct {
-	// Command is the program and arguments that run one window (the
-	// daemon's own binary with "window"); the URL is passed in URLEnv and
-	// the title as the last argument.
+	// Command is the program and arguments that run one window
+	// (sunoye-window); the URL is passed in URLEnv and the title as the
+	// last argument. Without it, windows are the default browser's.
 	Command []string
 	Logger  *slog.Logger
 }
@@ -63,8 +63,8 @@ func HasDisplay() bool {
 // starts a new one at url (which is used only then; it carries a one-time
 // token, so get a fresh one per call).
 func (m *Manager) Open(ctx context.Context, key, title string, url func() string) error {
-	if !Native {
-		return openBrowser(url())
+	if len(m.opt.Command) == 0 {
+		return OpenBrowser(url())
 	}
 	if !HasDisplay() {
 		return ErrNoDisplay
@@ -75,7 +75,7 @@ func (m *Manager) Open(ctx context.Context, key, title string, url func() string
 		return errors.New("chat windows are closing")
 	}
 	if c := m.windows[key]; c != nil {
-		if _, err := io.WriteString(c.stdin, cmdPresent+"\n"); err == nil {
+		if _, err := io.WriteString(c.stdin, CmdPresent+"\n"); err == nil {
 			return nil
 		}
 		// The process is on its way out; start a new one.
@@ -141,7 +141,6 @@ func (m *Manager) Close(ctx context.Context) {
 	}
 }
 
-// Commands a window reads on its standard input, one a line.
-const (
-	cmdPresent = "present" // come to the front
-)
+// CmdPresent, written as a line to a window's standard input, brings it
+// to the front.
+const CmdPresent = "present"

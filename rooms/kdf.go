@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"runtime/debug"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -73,6 +74,10 @@ func DeriveKey(password string, salt []byte, p KDFParams) (Key, error) {
 	}
 	var k Key
 	copy(k.master[:], argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyBytes))
+	// Argon2id just used p.MemoryKiB (64 MiB) of scratch memory. The Go
+	// runtime would keep it mapped for minutes; a daemon that joined a
+	// room would idle at 100+ MB. Joins are rare: give it back now.
+	debug.FreeOSMemory()
 	return k, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/sunoye/sunoye/chatview"
@@ -48,16 +50,13 @@ func startUI(ctx context.Context, svc *rooms.Service, api *web.Server, st settin
 			log.Error("chat UI stopped", "err", err)
 		}
 	}()
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("chat windows: %w", err)
+	win := windowCommand()
+	if win == nil {
+		log.Info("no sunoye-window beside sunoye: chat windows open in the default browser")
 	}
 	d := &desktop{
 		svc: svc, ui: ui, log: log,
-		windows: chatview.NewManager(chatview.Options{
-			Command: []string{exe, "--state-dir", st.StateDir, "window"},
-			Logger:  log.With("component", "windows"),
-		}),
+		windows: chatview.NewManager(chatview.Options{Command: win, Logger: log.With("component", "windows")}),
 	}
 	api.SetOpener(d.open)
 	api.SetLauncher(ui.LaunchURL)
@@ -140,4 +139,22 @@ func (d *desktop) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	d.windows.Close(ctx)
+}
+
+// windowProgram is the window binary, installed beside sunoye.
+const windowProgram = "sunoye-window"
+
+// windowCommand finds sunoye-window: beside this binary, else on PATH.
+// Without it, windows are browser tabs.
+func windowCommand() []string {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), windowProgram)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return []string{p}
+		}
+	}
+	if p, err := exec.LookPath(windowProgram); err == nil {
+		return []string{p}
+	}
+	return nil
 }

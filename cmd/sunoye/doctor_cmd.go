@@ -151,8 +151,9 @@ func checkRegistry(ctx context.Context, st settings) (string, error) {
 }
 
 func checkWindows(context.Context, settings) (string, error) {
-	if !chatview.Native {
-		return "this build opens chat windows in the default browser", nil
+	win := windowCommand()
+	if win == nil {
+		return "", errors.New("no sunoye-window beside sunoye or on PATH — chat windows open in the default browser")
 	}
 	if !chatview.HasDisplay() {
 		return "", errors.New("no display (DISPLAY, WAYLAND_DISPLAY unset) — 'sunoye open --url' prints a link for a browser")
@@ -161,5 +162,5 @@ func checkWindows(context.Context, settings) (string, error) {
 	if display == "" {
 		display = os.Getenv("DISPLAY")
 	}
-	return "webview (WebKitGTK) on display " + display, nil
+	return fmt.Sprintf("%s on display %s", win[0], display), nil
 }

@@ -42,7 +42,6 @@ SUNOYE_DB, SUNOYE_NAME, SUNOYE_STATE_DIR), else the config file
 		newBrokerCmd(),
 		newDBCmd(),
 		newVersionCmd(),
-		newWindowCmd(),
 	)
 	return root
 }

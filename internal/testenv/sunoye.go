@@ -24,8 +24,8 @@ var sunoyeBin struct {
 }
 
 // Sunoye returns the path of a sunoye binary built from this module, once
-// per test process: tests run it the way users do, through its CLI. The
-// package's TestMain must call Main, which removes it.
+// per test process, with sunoye-window beside it: tests run them the way
+// users do. The package's TestMain must call Main, which removes them.
 func Sunoye(t testing.TB) string {
 	t.Helper()
 	if !mainRunning.Load() {
@@ -38,8 +38,10 @@ func Sunoye(t testing.TB) string {
 			return
 		}
 		onExit(func() { os.RemoveAll(dir) })
+		// Both binaries, side by side, as they are installed: the daemon
+		// finds sunoye-window beside itself.
 		sunoyeBin.path = filepath.Join(dir, "sunoye")
-		cmd := exec.Command("go", "build", "-o", sunoyeBin.path, "github.com/sunoye/sunoye/cmd/sunoye")
+		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/sunoye/sunoye/cmd/sunoye", "github.com/sunoye/sunoye/cmd/sunoye-window")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {

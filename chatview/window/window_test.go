@@ -1,4 +1,4 @@
-package chatview
+package window
 
 import (
 	"context"
@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunoye/sunoye/chatview"
 	"github.com/sunoye/sunoye/internal/testenv"
 )
 
-// windowEnv makes the test binary act as `sunoye window`: a window must
+// windowEnv makes the test binary act as sunoye-window: a window must
 // run on the main goroutine, which TestMain is on.
 const windowEnv = "CHATVIEW_TEST_WINDOW"
 
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(windowEnv) != "" {
 		// The Manager passes the title as the last argument.
 		title := os.Args[len(os.Args)-1]
-		if err := RunWindow(os.Getenv(URLEnv), title, os.Stdin); err != nil {
+		if err := Run(os.Getenv(chatview.URLEnv), title, os.Stdin); err != nil {
 			fmt.Fprintln(os.Stderr, "window:", err)
 			os.Exit(1)
 		}
@@ -46,14 +47,14 @@ func testPage(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	return srv, &hits
 }
 
-func newTestManager(t *testing.T, display string) *Manager {
+func newTestManager(t *testing.T, display string) *chatview.Manager {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("DISPLAY", display)
 	t.Setenv(windowEnv, "x") // the child runs RunWindow
-	m := NewManager(Options{Command: []string{self, "-test.run=^$"}})
+	m := chatview.NewManager(chatview.Options{Command: []string{self, "-test.run=^$"}})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -81,7 +82,7 @@ func TestWindowOpensOncePerKey(t *testing.T) {
 	waitFor(t, 30*time.Second, "the window to load the page", func() bool { return hits.Load() >= 1 })
 	waitFor(t, 30*time.Second, "the page to be drawn", func() bool {
 		img := testenv.Screenshot(t, display, "chatview-test")
-		return testenv.Colors(img, image.Rect(0, 0, windowWidth, windowHeight)) > 8
+		return testenv.Colors(img, image.Rect(0, 0, Width, Height)) > 8
 	})
 	open() // again: the same window comes to the front
 	time.Sleep(500 * time.Millisecond)
@@ -109,12 +110,12 @@ func TestWindowOpensOncePerKey(t *testing.T) {
 func TestNoDisplay(t *testing.T) {
 	t.Setenv("DISPLAY", "")
 	t.Setenv("WAYLAND_DISPLAY", "")
-	m := NewManager(Options{Command: []string{"/bin/false"}})
-	if err := m.Open(t.Context(), "k", "t", func() string { return "http://127.0.0.1:1/" }); err != ErrNoDisplay && Native {
+	m := chatview.NewManager(chatview.Options{Command: []string{"/bin/false"}})
+	if err := m.Open(t.Context(), "k", "t", func() string { return "http://127.0.0.1:1/" }); err != chatview.ErrNoDisplay {
 		t.Errorf("Open without a display: %v, want ErrNoDisplay", err)
 	}
-	if err := RunWindow("http://127.0.0.1:1/", "t", strings.NewReader("")); err != ErrNoDisplay && Native {
-		t.Errorf("RunWindow without a display: %v, want ErrNoDisplay", err)
+	if err := Run("http://127.0.0.1:1/", "t", strings.NewReader("")); err != chatview.ErrNoDisplay && Native {
+		t.Errorf("Run without a display: %v, want ErrNoDisplay", err)
 	}
 }
 

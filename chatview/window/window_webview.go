@@ -1,6 +1,6 @@
 //go:build linux && cgo && !nowebview
 
-package chatview
+package window
 
 /*
 #cgo linux pkg-config: gtk+-3.0
@@ -17,6 +17,8 @@ import (
 	"runtime"
 
 	webview "github.com/webview/webview_go"
+
+	"github.com/sunoye/sunoye/chatview"
 )
 
 // Native is true in builds with the webview.
@@ -24,24 +26,24 @@ const Native = true
 
 func init() {
 	// GTK must run on the main thread: keep the main goroutine on it, so
-	// that `sunoye window` can run the webview from main.
+	// that the window process can run the webview from main.
 	runtime.LockOSThread()
 }
 
 // Window sizes: small, for a quick reply beside other work.
 const (
-	windowWidth  = 440
-	windowHeight = 640
+	Width  = 440
+	Height = 640
 )
 
-// RunWindow shows url in a native window titled title until the user
-// closes it or in reaches its end (the daemon went away). It reads
-// commands (see cmdPresent) from in, one a line. It must be called from
-// the main goroutine.
-func RunWindow(url, title string, in io.Reader) error {
-	if !HasDisplay() {
+// Run shows url in a native window titled title until the user closes it
+// or in reaches its end (the daemon went away). It reads commands
+// (chatview.CmdPresent) from in, one a line. It must be called from the
+// main goroutine.
+func Run(url, title string, in io.Reader) error {
+	if !chatview.HasDisplay() {
 		// webview.New would return nil and crash at the first call.
-		return ErrNoDisplay
+		return chatview.ErrNoDisplay
 	}
 	w := webview.New(false)
 	if w == nil {
@@ -49,12 +51,12 @@ func RunWindow(url, title string, in io.Reader) error {
 	}
 	defer w.Destroy()
 	w.SetTitle(title)
-	w.SetSize(windowWidth, windowHeight, webview.HintNone)
+	w.SetSize(Width, Height, webview.HintNone)
 	w.Navigate(url)
 	go func() {
 		sc := bufio.NewScanner(in)
 		for sc.Scan() {
-			if sc.Text() == cmdPresent {
+			if sc.Text() == chatview.CmdPresent {
 				w.Dispatch(func() { C.sunoye_present(w.Window()) })
 			}
 		}
