@@ -35,10 +35,13 @@ type seenSet struct {
 	ids   map[string]struct{}
 	order []string
 	next  int
+	limit int
 }
 
+// newSeenSet returns an empty set. It grows as messages come rather than
+// reserving its bound at once: a quiet room costs next to nothing.
 func newSeenSet(limit int) *seenSet {
-	return &seenSet{ids: make(map[string]struct{}, limit), order: make([]string, 0, limit)}
+	return &seenSet{ids: make(map[string]struct{}), limit: limit}
 }
 
 // add records id and reports whether it was new.
@@ -46,7 +49,7 @@ func (s *seenSet) add(id string) bool {
 	if _, dup := s.ids[id]; dup {
 		return false
 	}
-	if len(s.order) < cap(s.order) {
+	if len(s.order) < s.limit {
 		s.order = append(s.order, id)
 	} else {
 		delete(s.ids, s.order[s.next])
