@@ -86,4 +86,3 @@ func (f *focusTracker) set(client string, id rooms.ID, on bool) error {
 	}
 	return nil
 }
-
