@@ -307,7 +307,8 @@ func TestClose(t *testing.T) {
 // rather than stacking, and a click opens the room.
 func TestDunst(t *testing.T) {
 	bus := testenv.SessionBus(t)
-	d := testenv.StartDunst(t, bus, testenv.Xvfb(t))
+	display := testenv.Xvfb(t)
+	d := testenv.StartDunst(t, bus, display)
 	opened := make(chan rooms.ID, 1)
 	log, logs := newLogger()
 	c := newChat(t, newNotifier(t, bus, notifier.Options{Logger: log, OnOpen: func(r rooms.ID) { opened <- r }}))
@@ -322,6 +323,11 @@ func TestDunst(t *testing.T) {
 	if n := d.Displayed(t); n != 1 {
 		t.Errorf("dunst shows %d notifications after two messages, want 1", n)
 	}
+	// Drawn on the screen, not only counted (the README shows this one).
+	eventually(t, "dunst to draw the notification", func() bool {
+		img := testenv.Screenshot(t, display, "notification")
+		return testenv.Colors(img, img.Bounds()) > 8
+	})
 	d.Action(t, 0)
 	select {
 	case got := <-opened:

@@ -35,13 +35,15 @@ func TestDesktop(t *testing.T) {
 		return cmd
 	}
 
+	// Bilal runs the embedded broker: Asha quits at the end, and the
+	// others must stay connected to see her go.
 	b := embeddedBackend(t)
+	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.first, DB: b.db, Name: "Bilal"})
 	asha := testenv.StartDaemon(t, testenv.DaemonConfig{
-		Broker: b.first, DB: b.db, Name: "Asha",
+		Broker: b.others, DB: b.db, Name: "Asha",
 		Args: []string{}, // not headless
 		Env:  []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + bus, "NO_AT_BRIDGE=1"},
 	})
-	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.others, DB: b.db, Name: "Bilal"})
 
 	var item string
 	select {
