@@ -26,8 +26,10 @@ type Config struct {
 	// upgrade and MQTT handshake (default 10 s). It also bounds a write to
 	// the network and the wait for a SUBACK.
 	ConnectTimeout time.Duration
-	// KeepAlive is the MQTT keep-alive (default 30 s, whole seconds): the
-	// broker fires the Will about 1.5 keep-alives after a silent peer.
+	// KeepAlive is how often each connection is pinged (default 30 s,
+	// whole seconds); the broker is told twice that, so it fires the Will
+	// of a client it has not heard from for about three KeepAlives (for
+	// WebSocket brokers, Paho's own keep-alive of KeepAlive applies).
 	KeepAlive time.Duration
 	// MaxReconnectInterval caps the back-off between reconnection attempts
 	// (default 10 s).

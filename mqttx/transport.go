@@ -27,6 +27,7 @@ type Transport struct {
 	user   string
 	pass   string
 	logger *slog.Logger
+	keeper *keeper // pings the TCP and TLS connections (keepalive.go)
 }
 
 // New validates cfg and returns a Transport for its broker. It does not
@@ -44,6 +45,7 @@ func New(cfg Config) (*Transport, error) {
 		user:   u.user,
 		pass:   u.password,
 		logger: cfg.Logger.With("broker", u.redacted),
+		keeper: newKeeper(cfg.KeepAlive),
 	}
 	if cfg.Username != "" {
 		t.user, t.pass = cfg.Username, cfg.Password
@@ -153,9 +155,16 @@ func (t *Transport) baseOptions(clientID string) *mqtt.ClientOptions {
 	// (say, bad password) with its answer to the old protocol.
 	o.SetProtocolVersion(4)
 	o.SetConnectTimeout(c.ConnectTimeout)
-	o.SetDialer(&net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: c.KeepAlive})
-	o.SetKeepAlive(c.KeepAlive)
-	o.SetPingTimeout(min(c.KeepAlive, c.ConnectTimeout))
+	if t.url.useKeeper() {
+		// One timer for all connections instead of Paho's, which wakes
+		// every 5 s per connection (keepalive.go).
+		o.SetKeepAlive(0)
+		o.SetCustomOpenConnectionFn(t.openConnection)
+	} else {
+		o.SetDialer(&net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: c.KeepAlive})
+		o.SetKeepAlive(c.KeepAlive)
+		o.SetPingTimeout(min(c.KeepAlive, c.ConnectTimeout))
+	}
 	// Without a write timeout, a Publish on a dead connection blocks in
 	// Paho for 30 s whatever its context says.
 	o.SetWriteTimeout(c.ConnectTimeout)
