@@ -32,6 +32,7 @@ type MariaDBServer struct {
 	port     int
 	password string // of adminUser
 	database string // for DSN
+	extra    []string // more mariadbd options (TLS)
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -107,11 +108,12 @@ func (s *MariaDBServer) stop() {
 
 // startMariaDBServer makes a datadir in dir, starts a server on it on a
 // free port, and creates adminUser.
-func startMariaDBServer(bins mariadbBins, dir string) (*MariaDBServer, error) {
+func startMariaDBServer(bins mariadbBins, dir string, extra ...string) (*MariaDBServer, error) {
 	s := &MariaDBServer{
 		bin:      bins.mariadbd,
 		dir:      dir,
 		password: rand.Text(),
+		extra:    extra,
 	}
 	if err := s.install(bins.installDB); err != nil {
 		return nil, err
@@ -186,6 +188,7 @@ func (s *MariaDBServer) start() error {
 		// Accounts are for 127.0.0.1 and %, and nothing here needs DNS.
 		"--skip-name-resolve",
 	)
+	args = append(args, s.extra...)
 	p, err := startProcess("mariadbd", filepath.Join(s.dir, "mariadbd.log"), exec.Command(s.bin, args...))
 	if err != nil {
 		return err
