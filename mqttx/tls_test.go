@@ -41,6 +41,8 @@ func TestTLSAndCredentials(t *testing.T) {
 		{"mqtts, credentials in URL", Config{Broker: withUser(mqtts, m.Username, m.Password), CAFile: m.CAFile}},
 		{"Config overrides URL", Config{Broker: withUser(m.URL(), "nobody", "wrong"), CAFile: m.CAFile, Username: m.Username, Password: m.Password}},
 		{"wss", Config{Broker: m.WSURL(), CAFile: m.CAFile, Username: m.Username, Password: m.Password}},
+		// All in the URL, as a user types it on the command line.
+		{"ssl, CA and credentials in URL", Config{Broker: withUser(m.URL(), m.Username, m.Password) + "?ca=" + url.QueryEscape(m.CAFile)}},
 	}
 	room := unique("room/")
 	for _, tt := range ok {

@@ -50,6 +50,10 @@ func New(cfg Config) (*Transport, error) {
 	if cfg.Username != "" {
 		t.user, t.pass = cfg.Username, cfg.Password
 	}
+	if cfg.CAFile == "" {
+		cfg.CAFile = u.caFile
+		t.cfg.CAFile = u.caFile
+	}
 	if u.tls {
 		if t.tls, err = tlsConfig(cfg.CAFile); err != nil {
 			return nil, fmt.Errorf("mqttx: broker %s: %w", u.redacted, err)

@@ -11,7 +11,7 @@ import (
 // URLForms lists the broker URLs that New accepts, for help texts and
 // error messages.
 const URLForms = "tcp://host[:1883], mqtt://host[:1883], " +
-	"ssl://host[:8883], mqtts://host[:8883] (TLS), " +
+	"ssl://host[:8883], mqtts://host[:8883] (TLS; ?ca=FILE trusts a private CA), " +
 	"ws://host[:80][/path], wss://host[:443][/path] (WebSocket), " +
 	"each optionally with user:password@ before the host"
 
@@ -27,6 +27,7 @@ type brokerURL struct {
 	// redacted is the URL as given, password removed, for logs and errors.
 	redacted string
 	tls      bool
+	caFile   string // from ?ca=: a CA to trust beside the system's
 	user     string
 	password string
 }
@@ -83,8 +84,18 @@ func parseBrokerURL(raw string) (brokerURL, error) {
 		return bad("bad port %q", port)
 	}
 	websocket := u.Scheme == "ws" || u.Scheme == "wss"
+	tlsScheme := u.Scheme == "ssl" || u.Scheme == "mqtts" || u.Scheme == "wss"
+	// ca=FILE is ours (a private CA for a TLS broker); for ws:// and wss://
+	// the rest of the query belongs to the WebSocket URL.
+	q := u.Query()
+	caFile := q.Get("ca")
+	if caFile != "" && !tlsScheme {
+		return bad("ca= is for TLS brokers (ssl://, mqtts://, wss://)")
+	}
+	q.Del("ca")
+	u.RawQuery = q.Encode()
 	if !websocket && (u.Path != "" && u.Path != "/" || u.RawQuery != "") {
-		return bad("a path or query is only meaningful with ws:// or wss://")
+		return bad("a path or query other than ca= is only meaningful with ws:// or wss://")
 	}
 	if u.Fragment != "" {
 		return bad("unexpected #fragment")
@@ -92,7 +103,8 @@ func parseBrokerURL(raw string) (brokerURL, error) {
 
 	b := brokerURL{
 		redacted: red,
-		tls:      u.Scheme == "ssl" || u.Scheme == "mqtts" || u.Scheme == "wss",
+		tls:      tlsScheme,
+		caFile:   caFile,
 	}
 	if u.User != nil {
 		b.user = u.User.Username()

@@ -28,6 +28,8 @@ func TestParseBrokerURL(t *testing.T) {
 		{in: "tcp://alice:s3cret@127.0.0.1:1883", dial: "tcp://127.0.0.1:1883", user: "alice", password: "s3cret"},
 		{in: "ssl://alice:p%40ss%3Aword@h", dial: "ssl://h:8883", tls: true, user: "alice", password: "p@ss:word"},
 		{in: "tcp://bob@h:1", dial: "tcp://h:1", user: "bob"},
+		{in: "ssl://alice:pw@h?ca=%2Fetc%2Fca.pem", dial: "ssl://h:8883", tls: true, user: "alice", password: "pw"},
+		{in: "wss://h/mqtt?ca=/etc/ca.pem&x=1", dial: "wss://h:443/mqtt?x=1", tls: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -68,6 +70,8 @@ func TestParseBrokerURLErrors(t *testing.T) {
 		{"tcp://h:1883/room", "only meaningful with ws"},
 		{"tcp://h:1883?x=1", "only meaningful with ws"},
 		{"ws://h/x#frag", "fragment"},
+		{"tcp://h?ca=/etc/ca.pem", "ca= is for TLS brokers"},
+		{"ssl://h?ca=/etc/ca.pem&x=1", "only meaningful with ws"},
 		{"tcp://alice:s3cret@h:bad", "invalid port"},
 		{"tcp://alice:s3c ret@h:1883", "invalid userinfo"},
 		{"tcp://h\x01:1883", "invalid control character"},

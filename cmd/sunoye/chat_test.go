@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"net/url"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -132,4 +133,34 @@ func hexPayloads(t *testing.T, out string) []byte {
 		all = append(all, b...)
 	}
 	return all
+}
+
+// Beyond one machine: a broker with TLS from a private CA and a password,
+// and a MySQL that takes only TLS from a private CA — each configured in
+// the one URL a user types.
+func TestChatOverTLS(t *testing.T) {
+	m := testenv.StartMosquittoTLS(t)
+	mdb, mdbCA := testenv.StartMariaDBTLS(t)
+	u, err := url.Parse(m.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(m.Username, m.Password)
+	u.RawQuery = "ca=" + url.QueryEscape(m.CAFile)
+	b := backend{first: u.String(), others: u.String(), db: mdb.DSN() + "?ca=" + url.QueryEscape(mdbCA)}
+	ds := b.daemons(t, "Asha", "Bilal")
+	inv := create(t, ds[0])
+	must(t, ds[1], "join", inv.Room, "--password", inv.Password)
+	must(t, ds[1], "send", inv.Room, "over TLS both ways")
+	eventually(t, 10*time.Second, func() error {
+		if got := texts(history(t, ds[0], inv.Room)); len(got) != 1 || got[0] != "Bilal: over TLS both ways" {
+			return fmt.Errorf("Asha's history = %q", got)
+		}
+		return nil
+	})
+	for _, d := range ds {
+		if strings.Contains(d.Log(), m.Password) {
+			t.Error("the broker password is in the daemon's log")
+		}
+	}
 }
