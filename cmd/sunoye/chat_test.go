@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
-	"net/url"
 	"fmt"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"

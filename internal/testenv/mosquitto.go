@@ -22,6 +22,8 @@ type Mosquitto struct {
 	tls    *brokerTLS // nil for a plain broker
 	port   int        // MQTT listener
 	wsPort int        // websockets listener
+	// persistent selects the configuration of StartMosquittoPersistent.
+	persistent bool
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -159,7 +161,7 @@ func (m *Mosquitto) start() error {
 // config returns the contents of mosquitto.conf.
 func (m *Mosquitto) config() string {
 	var b strings.Builder
-	b.WriteString("persistence false\n")
+	m.writePersistence(&b)
 	b.WriteString("log_dest stderr\n")
 	b.WriteString("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
 	// Run as ourselves: as root, mosquitto would otherwise switch to the
