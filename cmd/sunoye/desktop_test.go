@@ -22,6 +22,8 @@ import (
 //   - clicking the notification opens the room's chat window (a real
 //     webview), which shows the room; a reply typed into it reaches the
 //     other member;
+//   - closing the window does not leave the room; `sunoye open` opens it
+//     again;
 //   - the tray menu lists the room; its Quit leaves the room cleanly.
 func TestDesktop(t *testing.T) {
 	display := testenv.Xvfb(t)
@@ -128,6 +130,28 @@ func TestDesktop(t *testing.T) {
 			}
 		}
 		return fmt.Errorf("Bilal did not get the reply typed into the window: %q", texts(history(t, bilal, inv.Room)))
+	})
+
+	// Closing the window does not leave the room, and the room's window
+	// opens again from the command line.
+	if out, err := xdotool("windowclose", win).CombinedOutput(); err != nil {
+		t.Fatalf("xdotool windowclose: %v %s", err, out)
+	}
+	eventually(t, 20*time.Second, func() error {
+		if out, _ := xdotool("search", "--name", "room "+inv.Room).Output(); len(strings.Fields(string(out))) != 0 {
+			return fmt.Errorf("the window is still there")
+		}
+		return nil
+	})
+	if _, ok := findRoom(roomsJSON(t, asha), inv.Room); !ok {
+		t.Fatal("closing the window left the room")
+	}
+	must(t, asha, "open", inv.Room)
+	eventually(t, 30*time.Second, func() error {
+		if out, _ := xdotool("search", "--name", "room "+inv.Room).Output(); len(strings.Fields(string(out))) != 1 {
+			return fmt.Errorf("sunoye open did not bring the window back")
+		}
+		return nil
 	})
 
 	// The tray menu lists the room; Quit leaves it cleanly.
