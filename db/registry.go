@@ -127,8 +127,8 @@ func (r *Registry) Lookup(ctx context.Context, id rooms.ID) (rooms.Record, rooms
 
 // Join gives member a lease on room id of generation gen, or renews it. It
 // returns rooms.ErrNoSuchRoom for an unknown number and
-// rooms.ErrRoomInactive if the room's generation is not gen or no one but
-// member holds a live lease.
+// rooms.ErrRoomInactive if the room's generation is not gen or nobody
+// (member included) holds a live lease.
 func (r *Registry) Join(ctx context.Context, id rooms.ID, gen int64, member rooms.MemberID, ttl time.Duration) error {
 	ms, err := leaseMillis(member, ttl)
 	if err != nil {

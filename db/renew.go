@@ -20,8 +20,9 @@ const maxBatch = 500
 //
 // It does not depend on the number of rooms: one UPDATE by member_id, then
 // one grouped count, so a heartbeat costs two statements whether the member
-// is in one room or fifty. A third statement, which tells renewed from gone
-// leases, runs only when some are gone.
+// is in one room or fifty. Only for leases that had no row to renew (a
+// clean shutdown deletes them, and so may an administrator) do two more
+// statements per room restore them or tell that the room is gone.
 func (r *Registry) Renew(ctx context.Context, member rooms.MemberID, leases []rooms.Lease, ttl time.Duration) (map[rooms.ID]int, []rooms.ID, error) {
 	ms, err := leaseMillis(member, ttl)
 	if err != nil {
@@ -94,27 +95,34 @@ func (r *Registry) renewBatch(ctx context.Context, member rooms.MemberID, batch 
 		return nil
 	}
 
+	// Some leases had no row to update: deleted by the member's own clean
+	// shutdown, or by someone tidying the table. The member never left:
+	// as long as the room is the same generation, the lease is taken again,
+	// in one statement that reads the room's generation, so it cannot
+	// slip in beside a Create that replaced the room. A room that is gone
+	// or has a new generation is reported gone.
+	restore := r.dialect.sql("{insert-ignore} INTO sunoye_members (room_no, generation, member_id, expires_at) " +
+		"SELECT room_no, generation, ?, {now} + ? FROM sunoye_rooms WHERE room_no = ? AND generation = ?")
 	for _, l := range batch {
-		if !renewed[l.Room] { // a room listed with two generations: one may be renewed
-			renewed[l.Room] = false
+		if renewed[l.Room] {
+			continue // a room listed with two generations: one was renewed
 		}
-	}
-	found := "SELECT room_no FROM sunoye_members WHERE member_id = ? AND (" + cond.String() + ")"
-	return r.retry(ctx, func() error {
-		rows, err := r.db.QueryContext(ctx, found, args[1:]...)
+		err := r.retry(ctx, func() error {
+			if _, err := r.db.ExecContext(ctx, restore, string(member), ms, string(l.Room), l.Generation); err != nil {
+				return err
+			}
+			// Renewed, restored, or (a row of another generation) gone.
+			var n int
+			err := r.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sunoye_members WHERE room_no = ? AND member_id = ? AND generation = ?",
+				string(l.Room), string(member), l.Generation).Scan(&n)
+			renewed[l.Room] = n > 0
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			renewed[rooms.ID(id)] = true
-		}
-		return rows.Err()
-	})
+	}
+	return nil
 }
 
 // Counts returns the number of live leases of each room in ids, 0 for
