@@ -19,8 +19,9 @@ const (
 	// maxLaunches bounds unspent launch tokens; the oldest go first.
 	maxLaunches = 64
 	// maxSessions bounds live sessions (one per window that was opened);
-	// the oldest go first. A session lasts as long as the daemon: a chat
-	// window may stay open for days.
+	// the least recently used go first. A session lasts as long as the
+	// daemon: a chat window may stay open for days, and keeps its session
+	// however many windows open after it.
 	maxSessions = 64
 	// secretBytes is the size of launch tokens and session ids.
 	secretBytes = 32
@@ -51,7 +52,7 @@ type authority struct {
 
 	mu       sync.Mutex
 	launches map[keyOf]launch
-	sessions map[keyOf]time.Time // session → when it was made
+	sessions map[keyOf]time.Time // session → when it was last used
 }
 
 func newAuthority(ttl time.Duration) *authority {
@@ -109,6 +110,9 @@ func (a *authority) valid(session string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	_, ok := a.sessions[k]
+	if ok {
+		a.sessions[k] = time.Now()
+	}
 	return ok
 }
 

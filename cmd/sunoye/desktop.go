@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/sunoye/sunoye/chatview"
-	"github.com/sunoye/sunoye/db"
-	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/notifier"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/tray"
@@ -38,9 +36,9 @@ func startUI(ctx context.Context, svc *rooms.Service, api *web.Server, st settin
 	ui, err := web.NewUI(svc, api, web.UIOptions{
 		Logger: log.With("component", "ui"),
 		LoadSettings: func() web.SettingsJSON {
-			return web.SettingsJSON{Name: svc.Name(), Broker: mqttx.Redact(st.Broker), DB: db.Redact(st.DB)}
+			return web.SettingsJSON{Name: svc.Name(), Broker: showURL(st.Broker), DB: showURL(st.DB)}
 		},
-		SaveSettings: func(s web.SettingsJSON) error { return saveSettings(configPath(), s) },
+		SaveSettings: func(s web.SettingsJSON) error { return saveSettings(configPath(), s, st) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chat UI: %w", err)
