@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// inviteScheme starts an invite link: sunoye://join/ROOM#PASSWORD. The
+// invitePrefix starts an invite link: sunoye://join/ROOM#PASSWORD. The
 // password sits in the fragment, which a browser never sends anywhere,
 // should the link be clicked.
 const invitePrefix = "sunoye://join/"
@@ -20,10 +20,11 @@ func (inv Invite) Link() string {
 	return invitePrefix + string(inv.Room) + "#" + url.PathEscape(inv.Password)
 }
 
-// String is the text to share: readable on its own, with the link for
-// pasting into `sunoye join`.
+// String is the text to share — what Copy invite puts on the clipboard,
+// in the tray and in the chat window: readable on its own, with the link
+// for pasting into `sunoye join`.
 func (inv Invite) String() string {
-	return fmt.Sprintf("SunOye room %s, password %s — %s", inv.Room, inv.Password, inv.Link())
+	return fmt.Sprintf("Join my SunOye room %s with the password %s\n%s", inv.Room, inv.Password, inv.Link())
 }
 
 // ParseInvite finds an invite link in text (a chat message, an e-mail)

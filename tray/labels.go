@@ -90,9 +90,3 @@ func (st status) tooltip() string {
 	return appName + " — " + strings.Join(parts, "; ")
 }
 
-// inviteText is what "Copy invite" puts on the clipboard: everything
-// another person needs to join, in a form that survives being pasted into
-// any chat.
-func inviteText(inv rooms.Invite) string {
-	return fmt.Sprintf("Join my SunOye room %s with the password %s\n(sunoye join %s)", inv.Room, inv.Password, inv.Room)
-}

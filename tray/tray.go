@@ -317,7 +317,7 @@ func (t *tray) handlers() handlers {
 				return err
 			}
 			// The error, never the text: it holds the password.
-			if err := t.opt.Clipboard(inviteText(inv)); err != nil {
+			if err := t.opt.Clipboard(inv.String()); err != nil {
 				return fmt.Errorf("clipboard: %w", err)
 			}
 			t.log.Info("tray: invite copied to the clipboard", "room", id)

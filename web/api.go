@@ -35,11 +35,13 @@ type InviteJSON struct {
 	Password string `json:"password"`
 	// Link is sunoye://join/ROOM#PASSWORD, which `sunoye join` takes.
 	Link string `json:"link,omitempty"`
+	// Text is the invite to share, as Copy invite copies it.
+	Text string `json:"text,omitempty"`
 }
 
 // NewInviteJSON converts an invite for the API.
 func NewInviteJSON(inv rooms.Invite) InviteJSON {
-	return InviteJSON{Room: string(inv.Room), Password: inv.Password, Link: inv.Link()}
+	return InviteJSON{Room: string(inv.Room), Password: inv.Password, Link: inv.Link(), Text: inv.String()}
 }
 
 // MemberJSON is one member of a room.

@@ -126,8 +126,8 @@ func TestUIRoomInBrowser(t *testing.T) {
 	act(t, b, "copy the invite", grantClipboard(ui.Origin()), chromedp.Click(chromedp.CSS(".invite button.copy")))
 	until[bool](t, b, "the copy button to confirm", `document.querySelector('.invite button.copy').textContent === 'Copied'`)
 	clip := value(t, b, "read the clipboard", chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
-	if !strings.HasPrefix(clip, "SunOye room "+string(room)+", password: "+inv.Password) {
-		t.Errorf("the clipboard holds %q", clip)
+	if got, err := rooms.ParseInvite(clip); err != nil || got.Room != room || got.Password != inv.Password {
+		t.Errorf("the clipboard holds %q: not an invite to the room (%v)", clip, err)
 	}
 
 	shot := value(t, b, "take a screenshot", chromedp.CaptureScreenshot())

@@ -112,9 +112,9 @@ async function copyText(text) {
 }
 
 function inviteText(inv) {
-  let text = 'SunOye room ' + inv.room + ', password: ' + inv.password;
-  if (inv.link) text += '\n' + inv.link;
-  return text;
+  // The daemon's wording (rooms.Invite.String), the same as the tray's.
+  if (inv.text) return inv.text;
+  return 'SunOye room ' + inv.room + ', password: ' + inv.password;
 }
 
 // ---- the event stream and focus -------------------------------------------
