@@ -89,4 +89,3 @@ func (st status) tooltip() string {
 	}
 	return appName + " — " + strings.Join(parts, "; ")
 }
-
