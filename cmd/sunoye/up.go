@@ -80,6 +80,9 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	if err != nil {
 		return err
 	}
+	// Libraries that log through slog's or log's default (the MySQL
+	// driver, fyne's systray) follow the daemon's level and format too.
+	slog.SetDefault(log)
 	if err := rooms.CheckName(st.Name); err != nil {
 		return usageError{fmt.Errorf("--name: %w", err)}
 	}
