@@ -6,5 +6,5 @@
 // world as three small interfaces — a Registry (which rooms exist and who
 // holds a lease in them), a Transport (a publish/subscribe session per
 // room) and a Notifier (tells the user that a message arrived) — and the
-// packages db, mqttx and tray implement them. cmd/sunoye wires them.
+// packages db, mqttx and notifier implement them. cmd/sunoye wires them.
 package rooms

@@ -64,14 +64,14 @@ func newLogger(level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }
 
-// runDaemon is `sunoye up`: it wires the adapters to the domain and runs
-// until ctx ends.
 // daemonOptions are the options of `sunoye up` beyond the global settings.
 type daemonOptions struct {
 	headless bool
 	leaseTTL time.Duration
 }
 
+// runDaemon is `sunoye up`: it wires the adapters to the domain and runs
+// until ctx ends.
 func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	// quit ends the daemon the way SIGTERM does; the tray's Quit calls it.
 	ctx, quit := context.WithCancel(ctx)
