@@ -26,6 +26,7 @@ type session struct {
 	log    *slog.Logger
 	client mqtt.Client
 	q      *queue
+	store  *store
 	ev     *events
 
 	done      chan struct{} // closed when Close (or a failed Open) begins
@@ -52,6 +53,7 @@ func newSession(t *Transport, cfg rooms.SessionConfig) *session {
 		cfg:      cfg,
 		log:      t.logger.With("client", cfg.ClientID),
 		q:        newQueue(t.cfg.QueueLen, t.cfg.QueueBytes),
+		store:    newStore(),
 		ev:       newEvents(),
 		done:     make(chan struct{}),
 		firstSub: make(chan error, 1),
@@ -62,6 +64,7 @@ func newSession(t *Transport, cfg rooms.SessionConfig) *session {
 func (s *session) clientOptions() *mqtt.ClientOptions {
 	o := s.t.baseOptions(s.cfg.ClientID)
 	o.SetCleanSession(false)
+	o.SetStore(s.store)
 	// Subscriptions are made afresh in onConnect after every connection
 	// rather than replayed from Paho's store, which only holds those that
 	// were pending when the connection dropped.
@@ -254,13 +257,31 @@ func (s *session) Publish(ctx context.Context, p rooms.Packet) error {
 	tok := s.client.Publish(p.Topic, 1, p.Retained, slices.Clone(p.Payload))
 	select {
 	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			if s.closed() {
-				err = ErrClosed
-			}
-			return fmt.Errorf("mqttx: publish to %s on broker %s: %w", p.Topic, s.t.url.redacted, err)
+		err := tok.Error()
+		if err == nil {
+			return nil
 		}
-		return nil
+		if s.closed() {
+			return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+		}
+		// Written to a connection that had just broken: Paho reports the
+		// write error but keeps the message, and resends it after
+		// reconnecting. Wait for that acknowledgement.
+		if pt, ok := tok.(*mqtt.PublishToken); ok {
+			if gone, ok := s.store.outgoing(pt.MessageID()); ok {
+				s.log.Debug("publish interrupted; waiting for the resend", "err", err)
+				select {
+				case <-gone:
+					return nil
+				case <-ctx.Done():
+					return fmt.Errorf("mqttx: publish to %s on broker %s: %w (the message stays queued for the next connection)",
+						p.Topic, s.t.url.redacted, ctx.Err())
+				case <-s.done:
+					return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+				}
+			}
+		}
+		return fmt.Errorf("mqttx: publish to %s on broker %s: %w", p.Topic, s.t.url.redacted, err)
 	case <-ctx.Done():
 		return fmt.Errorf("mqttx: publish to %s on broker %s: %w (the message stays queued for the next connection)",
 			p.Topic, s.t.url.redacted, ctx.Err())
