@@ -86,10 +86,11 @@ func (s *Service) closed(ctx context.Context, id ID) {
 	if r == nil {
 		return
 	}
-	s.detach(ctx, r, true)
+	// Out of the joined rooms first, as in Leave.
 	s.mu.Lock()
 	delete(s.rooms, id)
 	s.mu.Unlock()
+	s.detach(ctx, r, true)
 	s.save()
 	s.log.Warn("room closed: it was empty and its number has been reused", "room", id)
 	s.hub.emit(Event{Kind: EventClosed, Room: id})

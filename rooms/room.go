@@ -3,6 +3,7 @@ package rooms
 import (
 	"crypto/cipher"
 	"sync"
+	"sync/atomic"
 )
 
 // seenLimit bounds de-duplication memory per room (ids of 32 bytes: about
@@ -27,6 +28,10 @@ type room struct {
 	muted    bool
 	leases   int    // live leases in the registry, as of the last heartbeat
 	rejected uint64 // payloads that did not open or were malformed
+
+	// announcing is set while a reannounce goroutine runs; announceWanted
+	// asks it for one more announcement (see Service.reannounce).
+	announcing, announceWanted atomic.Bool
 }
 
 func newRoom(id ID, gen int64, key Key, historyLimit int) *room {

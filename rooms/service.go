@@ -72,7 +72,7 @@ type Service struct {
 	stopped  bool // after Shutdown: the saved rooms must stay as they were
 	failures map[ID]*failures
 
-	notes chan Notification
+	notes *noteQueue // incoming messages to notify about
 }
 
 // NewService returns a Service that has joined no room yet; see Restore.
@@ -109,7 +109,7 @@ func NewService(cfg Config, reg Registry, tr Transport, store StateStore) (*Serv
 		name:     cfg.Name,
 		focused:  make(map[ID]int),
 		failures: make(map[ID]*failures),
-		notes:    make(chan Notification, 64),
+		notes:    newNoteQueue(),
 	}, nil
 }
 
@@ -239,10 +239,14 @@ func (s *Service) Leave(ctx context.Context, id ID) error {
 	if r == nil {
 		return fmt.Errorf("leave room %s: %w", id, ErrNotJoined)
 	}
-	s.detach(ctx, r, true)
+	// Out of the joined rooms before detaching: detach clears our
+	// presence, the broker echoes the clear back to us, and a room still
+	// joined would answer it by announcing us again (see reannounce),
+	// leaving a ghost presence behind.
 	s.mu.Lock()
 	delete(s.rooms, id)
 	s.mu.Unlock()
+	s.detach(ctx, r, true)
 	s.save()
 	err := s.reg.Leave(ctx, id, s.me)
 	s.hub.emit(Event{Kind: EventLeft, Room: id})

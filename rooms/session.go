@@ -127,7 +127,44 @@ func (s *Service) deliver(r *room, p Packet) {
 		// Debug only: anyone can publish garbage on a public broker, and
 		// the log must not become the attack.
 		s.log.Debug("payload rejected", "room", r.id, "topic", p.Topic, "bytes", len(p.Payload), "rejected", n, "err", err)
+		if p.Topic == r.topics.presenceOf(s.me) {
+			// Someone else's payload on our presence topic may have
+			// replaced our retained presence on the broker (we cannot
+			// tell: brokers clear the retain flag of live deliveries), and
+			// members who join then would not see us. Put ours back.
+			s.reannounce(r)
+		}
 	}
+}
+
+// reannounce announces this member's presence in r again, in the
+// background, when the broker no longer holds it: our presence topic was
+// cleared (a late Will of ours, or anyone publishing an empty payload
+// there) or overwritten. Requests coalesce: however many such packets
+// arrive, one announcement runs at a time, and one more after it if any
+// came meanwhile — a flood of them costs neither a goroutine each nor
+// more publishes than the broker acknowledges.
+func (s *Service) reannounce(r *room) {
+	if s.room(r.id) != r {
+		return // not (or no longer) joined: nothing to announce
+	}
+	r.announceWanted.Store(true)
+	if !r.announcing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		for {
+			for r.announceWanted.Swap(false) && s.room(r.id) == r {
+				s.announce(r)
+			}
+			r.announcing.Store(false)
+			// A request that came after the last Swap and before the Store
+			// found announcing set and left it to us.
+			if !r.announceWanted.Load() || !r.announcing.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
 }
 
 func (s *Service) onMessage(r *room, payload []byte) error {
@@ -167,11 +204,10 @@ func (s *Service) onPresence(r *room, m MemberID, payload []byte) error {
 	if len(payload) == 0 {
 		if m == s.me {
 			// Our presence was cleared while we are still here: the Will
-			// of an earlier connection of ours, delivered late. Say again
+			// of an earlier connection of ours, delivered late, or anyone
+			// on the broker publishing an empty payload there. Say again
 			// that we are here.
-			if s.room(r.id) == r {
-				go s.announce(r)
-			}
+			s.reannounce(r)
 			return nil
 		}
 		r.mu.Lock()

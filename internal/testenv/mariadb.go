@@ -30,8 +30,8 @@ type MariaDBServer struct {
 	bin      string // mariadbd
 	dir      string // holds the datadir, the socket and the log
 	port     int
-	password string // of adminUser
-	database string // for DSN
+	password string   // of adminUser
+	database string   // for DSN
 	extra    []string // more mariadbd options (TLS)
 
 	mu   sync.Mutex
