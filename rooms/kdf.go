@@ -29,19 +29,25 @@ type KDFParams struct {
 // of memory.
 var DefaultKDF = KDFParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 2}
 
-// Limits on KDF parameters read from the registry: a hostile registry row
-// must not make a join allocate gigabytes or run for minutes.
+// Limits on KDF parameters read from the registry: a hostile or careless
+// registry row must not make a join take seconds and gigabytes (a join
+// holds a derivation slot; see Service). The work (iterations × memory)
+// may be up to about five times the default's, a few hundred milliseconds
+// here.
 const (
-	maxKDFMemoryKiB = 1 << 20 // 1 GiB
-	maxKDFTime      = 64
+	maxKDFMemoryKiB = 256 << 10 // 256 MiB
+	maxKDFTime      = 16
+	maxKDFThreads   = 16
+	maxKDFWork      = 1 << 20 // iterations × KiB: 1 GiB passes
 	saltBytes       = 16
 	keyBytes        = 32
 )
 
 // Validate reports whether p is within the limits a client accepts.
 func (p KDFParams) Validate() error {
-	if p.Time < 1 || p.Time > maxKDFTime || p.MemoryKiB < 8*uint32(p.Threads) ||
-		p.MemoryKiB > maxKDFMemoryKiB || p.Threads < 1 {
+	if p.Time < 1 || p.Time > maxKDFTime || p.Threads < 1 || p.Threads > maxKDFThreads ||
+		p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > maxKDFMemoryKiB ||
+		uint64(p.Time)*uint64(p.MemoryKiB) > maxKDFWork {
 		return fmt.Errorf("argon2id parameters t=%d m=%dKiB p=%d out of range", p.Time, p.MemoryKiB, p.Threads)
 	}
 	return nil

@@ -38,6 +38,8 @@ func TestKDFParamsBounded(t *testing.T) {
 		{Time: 3, MemoryKiB: 1 << 30, Threads: 1}, // a hostile registry row: a terabyte
 		{Time: 1 << 20, MemoryKiB: 65536, Threads: 1},
 		{Time: 3, MemoryKiB: 65536, Threads: 0},
+		{Time: 16, MemoryKiB: 256 << 10, Threads: 1}, // each within bounds, together minutes
+		{Time: 1, MemoryKiB: 1 << 20, Threads: 1},    // a gibibyte
 	} {
 		if _, err := DeriveKey("password", []byte("0123456789abcdef"), p); err == nil {
 			t.Errorf("DeriveKey accepted %+v", p)

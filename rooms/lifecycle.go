@@ -2,7 +2,6 @@ package rooms
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -75,6 +74,7 @@ func (s *Service) heartbeat(ctx context.Context) {
 	for _, id := range gone {
 		s.closed(ctx, id)
 	}
+	s.retryPending(ctx)
 }
 
 // closed drops a room that ended without us leaving it: its number was
@@ -96,54 +96,119 @@ func (s *Service) closed(ctx context.Context, id ID) {
 	s.hub.emit(Event{Kind: EventClosed, Room: id})
 }
 
-// Restore rejoins the rooms saved by an earlier run, with their keys. A
-// room that became inactive meanwhile is dropped (and logged); any other
-// failure — an unreachable registry or broker — is returned.
+// Restore rejoins the rooms saved by an earlier run, with their keys: one
+// registry call takes the leases back (a room keeps its members across
+// their restarts as long as its number was not given to a new room), then
+// each room's broker session is opened. A room that is gone meanwhile is
+// dropped, and logged. A room whose session cannot be opened stays saved
+// and is tried again at each heartbeat: its key must not be lost to a
+// passing failure. Only an unreachable registry fails Restore, and then
+// nothing is changed.
 func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		drop bool
-		sem  = make(chan struct{}, restoreParallel)
-	)
+	s.mu.Lock()
+	s.restoring = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.restoring = false
+		s.mu.Unlock()
+		s.save() // once, with everything Restore did
+	}()
+
+	keys := make(map[ID]Key, len(saved))
+	leases := make([]Lease, 0, len(saved))
+	byID := make(map[ID]SavedRoom, len(saved))
 	for _, sr := range saved {
 		key, err := KeyFromBytes(sr.Key)
 		if err != nil {
 			s.log.Error("saved room has a bad key; dropped", "room", sr.ID, "err", err)
-			drop = true
 			continue
 		}
+		keys[sr.ID], byID[sr.ID] = key, sr
+		leases = append(leases, Lease{Room: sr.ID, Generation: sr.Generation})
+	}
+	if len(leases) == 0 {
+		return nil
+	}
+	counts, gone, err := s.reg.Renew(ctx, s.me, leases, s.cfg.LeaseTTL)
+	if err != nil {
+		// Nothing is saved over the state file: the rooms are all still
+		// there for the next start.
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+		return fmt.Errorf("rejoin %d rooms: %w", len(leases), err)
+	}
+	for _, id := range gone {
+		s.log.Info("room closed while SunOye was not running (its number now names another room); dropped", "room", id)
+		delete(byID, id)
+	}
+
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, restoreParallel)
+	for id, sr := range byID {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := s.reg.Join(ctx, sr.ID, sr.Generation, s.me, s.cfg.LeaseTTL)
-			if errors.Is(err, ErrRoomInactive) || errors.Is(err, ErrNoSuchRoom) {
-				s.log.Info("room closed while SunOye was not running; dropped", "room", sr.ID)
-				mu.Lock()
-				drop = true
-				mu.Unlock()
+			if err := s.attach(ctx, id, sr.Generation, keys[id], "", sr.Muted); err != nil {
+				s.log.Error("rejoin room: kept, to try again", "room", id, "err", err)
+				s.mu.Lock()
+				s.pending[id] = sr
+				s.mu.Unlock()
 				return
 			}
-			if err == nil {
-				err = s.attach(ctx, sr.ID, sr.Generation, key, "", sr.Muted)
-			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("rejoin room %s: %w", sr.ID, err))
-				mu.Unlock()
+			if r := s.room(id); r != nil {
+				r.mu.Lock()
+				r.leases = max(counts[id], 1)
+				r.mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if drop {
-		s.save()
+	return nil
+}
+
+// retryPending tries again to open the sessions of saved rooms that could
+// not be opened.
+func (s *Service) retryPending(ctx context.Context) {
+	s.mu.Lock()
+	pending := make([]SavedRoom, 0, len(s.pending))
+	for _, sr := range s.pending {
+		pending = append(pending, sr)
 	}
-	return errors.Join(errs...)
+	s.mu.Unlock()
+	if len(pending) == 0 {
+		return
+	}
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	for _, sr := range pending {
+		key, _ := KeyFromBytes(sr.Key) // checked by Restore
+		_, gone, err := s.reg.Renew(ctx, s.me, []Lease{{Room: sr.ID, Generation: sr.Generation}}, s.cfg.LeaseTTL)
+		if err != nil {
+			continue
+		}
+		if len(gone) > 0 {
+			s.mu.Lock()
+			delete(s.pending, sr.ID)
+			s.mu.Unlock()
+			s.log.Info("room closed meanwhile (its number now names another room); dropped", "room", sr.ID)
+			s.save()
+			continue
+		}
+		if err := s.attach(ctx, sr.ID, sr.Generation, key, "", sr.Muted); err != nil {
+			s.log.Warn("rejoin room: still failing", "room", sr.ID, "err", err)
+			continue
+		}
+		s.mu.Lock()
+		delete(s.pending, sr.ID)
+		s.mu.Unlock()
+		s.log.Info("room rejoined", "room", sr.ID)
+	}
 }
 
 // Shutdown ends this run cleanly: in every room the presence is cleared

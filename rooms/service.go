@@ -73,6 +73,18 @@ type Service struct {
 	failures map[ID]*failures
 
 	notes *noteQueue // incoming messages to notify about
+
+	// kdfSlots bounds concurrent key derivations: each takes 64 MiB, and a
+	// burst of join requests must not take gigabytes.
+	kdfSlots chan struct{}
+
+	// saveMu orders writes of the state file: a snapshot taken later is
+	// written later. restoring suppresses saves until Restore has
+	// attached every room it can, and pending holds saved rooms that could
+	// not be attached yet: they stay in the state file.
+	saveMu    sync.Mutex
+	restoring bool
+	pending   map[ID]SavedRoom
 }
 
 // NewService returns a Service that has joined no room yet; see Restore.
@@ -110,6 +122,8 @@ func NewService(cfg Config, reg Registry, tr Transport, store StateStore) (*Serv
 		focused:  make(map[ID]int),
 		failures: make(map[ID]*failures),
 		notes:    newNoteQueue(),
+		kdfSlots: make(chan struct{}, kdfParallel),
+		pending:  make(map[ID]SavedRoom),
 	}, nil
 }
 
@@ -154,15 +168,17 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 	} else if err := CheckPassword(password); err != nil {
 		return Invite{}, err
 	}
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
-
+	// The key derivation (tens of milliseconds, 64 MiB) runs before taking
+	// opMu, so that it never holds up a leave, a heartbeat or shutdown.
 	rec := Record{Salt: NewSalt(), KDF: s.cfg.KDF}
-	key, err := DeriveKey(password, rec.Salt, rec.KDF)
+	key, err := s.deriveKey(ctx, password, rec.Salt, rec.KDF)
 	if err != nil {
 		return Invite{}, fmt.Errorf("create room: %w", err)
 	}
 	rec.Verifier = key.Verifier()
+
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
 	// A random number rarely collides with an active room; when it does,
 	// draw again. The salt stays: it only has to be unique, not secret.
 	const attempts = 20
@@ -173,7 +189,7 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 			continue
 		}
 		if err != nil {
-			return Invite{}, fmt.Errorf("create room: %w", err)
+			return Invite{}, err // the registry names the room
 		}
 		rec = stored
 		break
@@ -186,13 +202,10 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 	return Invite{Room: rec.ID, Password: password}, nil
 }
 
-// Join joins room id with its password.
+// Join joins room id with its password. Joining a room already joined
+// checks the password all the same (and, when it is right, lets this run
+// make invites again).
 func (s *Service) Join(ctx context.Context, id ID, password string) error {
-	s.opMu.Lock()
-	defer s.opMu.Unlock()
-	if s.room(id) != nil {
-		return nil
-	}
 	if err := s.throttle(id); err != nil {
 		s.log.Info("join refused: paused after wrong passwords", "room", id)
 		return err
@@ -201,10 +214,12 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 	if err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
-	if !st.Active {
+	joined := s.room(id)
+	if !st.Active && joined == nil {
 		return fmt.Errorf("join room %s: %w: its last member left; create a new room", id, ErrRoomInactive)
 	}
-	key, err := DeriveKey(password, rec.Salt, rec.KDF)
+	// Outside opMu, like Create's.
+	key, err := s.deriveKey(ctx, password, rec.Salt, rec.KDF)
 	if err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
@@ -214,6 +229,17 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 		return fmt.Errorf("join room %s: %w", id, ErrWrongPassword)
 	}
 	s.succeeded(id)
+
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if r := s.room(id); r != nil {
+		if r.key == key {
+			r.mu.Lock()
+			r.password = password
+			r.mu.Unlock()
+		}
+		return nil
+	}
 	if err := s.reg.Join(ctx, id, rec.Generation, s.me, s.cfg.LeaseTTL); err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
@@ -230,9 +256,16 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 	return nil
 }
 
+// teardownTimeout bounds leaving a room, whatever the caller's context:
+// a leave that the caller gave up on halfway would leave a broker session
+// queueing for nobody and a lease running.
+const teardownTimeout = 30 * time.Second
+
 // Leave leaves room id: presence cleared, the broker session discarded,
 // the lease released, the history dropped.
 func (s *Service) Leave(ctx context.Context, id ID) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	r := s.room(id)
@@ -341,20 +374,39 @@ func (s *Service) save() {
 	if s.store == nil {
 		return
 	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	s.mu.Lock()
-	if s.stopped {
+	if s.stopped || s.restoring {
 		s.mu.Unlock()
 		return
 	}
-	saved := make([]SavedRoom, 0, len(s.rooms))
+	saved := make([]SavedRoom, 0, len(s.rooms)+len(s.pending))
 	for _, r := range s.rooms {
 		r.mu.Lock()
 		saved = append(saved, SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted})
 		r.mu.Unlock()
+	}
+	for _, sr := range s.pending {
+		saved = append(saved, sr)
 	}
 	s.mu.Unlock()
 	slices.SortFunc(saved, func(a, b SavedRoom) int { return compareIDs(a.ID, b.ID) })
 	if err := s.store.SaveRooms(saved); err != nil {
 		s.log.Error("save joined rooms", "err", err)
 	}
+}
+
+// kdfParallel is how many key derivations may run at once.
+const kdfParallel = 2
+
+// deriveKey is DeriveKey, at most kdfParallel at a time.
+func (s *Service) deriveKey(ctx context.Context, password string, salt []byte, p KDFParams) (Key, error) {
+	select {
+	case s.kdfSlots <- struct{}{}:
+	case <-ctx.Done():
+		return Key{}, ctx.Err()
+	}
+	defer func() { <-s.kdfSlots }()
+	return DeriveKey(password, salt, p)
 }

@@ -51,6 +51,14 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, passwor
 	r.mu.Lock()
 	r.sess = sess
 	r.mu.Unlock()
+	s.mu.Lock()
+	if s.stopped {
+		// Shutdown ran while the session opened: nobody would close it.
+		s.mu.Unlock()
+		sess.Close(context.WithoutCancel(ctx), false)
+		return errors.New("the daemon is shutting down")
+	}
+	s.mu.Unlock()
 	s.announce(r)
 
 	s.mu.Lock()

@@ -257,3 +257,30 @@ func TestHelp(t *testing.T) {
 		t.Error("an unknown command succeeded")
 	}
 }
+
+// A room's only member restarting keeps the room: its lease is taken back
+// at the next start (the number still names the same room), so the
+// invitation it sent before the restart still works.
+func TestOnlyMemberRestartKeepsRoom(t *testing.T) {
+	b := realBackend(t)
+	asha := b.daemons(t, "Asha")[0]
+	inv := create(t, asha)
+	asha.Stop(t)
+	asha.Start(t)
+	eventually(t, 10*time.Second, func() error {
+		r, ok := findRoom(roomsJSON(t, asha), inv.Room)
+		if !ok || !r.Connected || r.Leases != 1 {
+			return fmt.Errorf("after the restart: %+v (joined %v), want connected with its lease", r, ok)
+		}
+		return nil
+	})
+	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.others, DB: b.db, Name: "Bilal"})
+	must(t, bilal, "join", inv.Room, "--password", inv.Password)
+	must(t, bilal, "send", inv.Room, "the invitation still works")
+	eventually(t, 10*time.Second, func() error {
+		if got := texts(history(t, asha, inv.Room)); len(got) != 1 {
+			return fmt.Errorf("Asha's history = %q", got)
+		}
+		return nil
+	})
+}
