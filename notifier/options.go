@@ -10,7 +10,10 @@ import (
 )
 
 // A Notifier is what rooms.Service needs.
-var _ rooms.Notifier = (*Notifier)(nil)
+var (
+	_ rooms.Notifier   = (*Notifier)(nil)
+	_ rooms.Withdrawer = (*Notifier)(nil)
+)
 
 // DefaultCallTimeout bounds one Notify, all its D-Bus calls together,
 // unless Options say otherwise. Notification servers answer in about a

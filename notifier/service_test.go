@@ -265,3 +265,20 @@ func TestHungServerDoesNotBlockChat(t *testing.T) {
 		t.Errorf("history %v, %v", h, err)
 	}
 }
+
+// Reading the room (its window focused, or the messages marked read)
+// takes its notification off the screen: "3 new" about messages already
+// read would be noise.
+func TestReadWithdraws(t *testing.T) {
+	bus := testenv.SessionBus(t)
+	srv := testenv.NotificationServer(t, bus)
+	c := newChat(t, newNotifier(t, bus, notifier.Options{}))
+
+	send(t, c.bilal, c.room, "read me")
+	srv.WaitCalls(t, 1, wait)
+	if len(srv.Showing()) != 1 {
+		t.Fatalf("showing %v, want the room's notification", srv.Showing())
+	}
+	c.asha.SetFocused(c.room, true)
+	eventually(t, "the notification to be withdrawn", func() bool { return len(srv.Showing()) == 0 })
+}

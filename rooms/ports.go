@@ -165,3 +165,11 @@ type Notification struct {
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
+
+// Withdrawer is a Notifier that can take a room's notification off the
+// screen again. When a room is read (its window focused, its messages
+// marked read), the Service withdraws its notification, if the Notifier
+// can: a notification saying "3 new" about messages already read is noise.
+type Withdrawer interface {
+	Withdraw(ctx context.Context, room ID) error
+}

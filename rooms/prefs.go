@@ -1,6 +1,9 @@
 package rooms
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // MarkRead sets a room's unread count to zero.
 func (s *Service) MarkRead(id ID) error {
@@ -14,8 +17,26 @@ func (s *Service) MarkRead(id ID) error {
 	r.mu.Unlock()
 	if changed {
 		s.hub.emit(Event{Kind: EventRead, Room: id})
+		s.withdraw(id)
 	}
 	return nil
+}
+
+// withdraw takes room id's notification off the screen, in the background.
+func (s *Service) withdraw(id ID) {
+	s.mu.Lock()
+	w, ok := s.notifier.(Withdrawer)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+		defer cancel()
+		if err := w.Withdraw(ctx, id); err != nil {
+			s.log.Debug("withdraw notification", "room", id, "err", err)
+		}
+	}()
 }
 
 // SetMuted mutes or unmutes a room's notifications. It is remembered

@@ -32,6 +32,10 @@ type room struct {
 	// announcing is set while a reannounce goroutine runs; announceWanted
 	// asks it for one more announcement (see Service.reannounce).
 	announcing, announceWanted atomic.Bool
+	// announceMu orders announcements with detach; leaving, set by detach
+	// under it, ends them (see Service.announce).
+	announceMu sync.Mutex
+	leaving    bool
 }
 
 func newRoom(id ID, gen int64, key Key, historyLimit int) *room {

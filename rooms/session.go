@@ -41,7 +41,24 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, passwor
 			s.hub.emit(Event{Kind: EventConnection, Room: id})
 		},
 		OnDisconnect: func(err error) {
-			s.log.Warn("broker connection lost; reconnecting", "room", id, "err", err)
+			// mqttx logs the loss; here only what it means for the room.
+			s.log.Debug("broker connection lost; reconnecting", "room", id, "err", err)
+			// Presence from before the loss may be stale by the time we
+			// are back (a member crashed meanwhile, and a broker without
+			// persistence forgot their Will): keep only ourselves, and let
+			// the retained presences that come with the resubscription
+			// fill the list again.
+			r.mu.Lock()
+			others := len(r.members) > 1
+			for m := range r.members {
+				if m != s.me {
+					delete(r.members, m)
+				}
+			}
+			r.mu.Unlock()
+			if others {
+				s.hub.emit(Event{Kind: EventMembers, Room: id})
+			}
 			s.hub.emit(Event{Kind: EventConnection, Room: id})
 		},
 	})
@@ -69,8 +86,15 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, passwor
 	return nil
 }
 
-// announce publishes this member's retained presence in r.
+// announce publishes this member's retained presence in r. It never runs
+// after detach has begun: an announcement landing after detach's clear
+// would leave a retained ghost on the broker, with no Will to remove it.
 func (s *Service) announce(r *room) {
+	r.announceMu.Lock()
+	defer r.announceMu.Unlock()
+	if r.leaving {
+		return
+	}
 	sess := r.session()
 	if sess == nil {
 		return
@@ -93,6 +117,10 @@ func (s *Service) announce(r *room) {
 // With forget, the broker-side session is discarded too (leaving); without,
 // the broker keeps queueing for the next start (shutting down).
 func (s *Service) detach(ctx context.Context, r *room, forget bool) {
+	// Wait for an announcement under way, and stop any later one.
+	r.announceMu.Lock()
+	r.leaving = true
+	r.announceMu.Unlock()
 	sess := r.session()
 	if sess == nil {
 		return

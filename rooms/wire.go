@@ -14,7 +14,7 @@ import (
 
 // The wire format of every payload SunOye publishes (docs/protocol.md):
 //
-//	payload = version(1) | nonce(24) | XChaCha20-Poly1305(message key, nonce, inner, aad = topic)
+//	payload = version(1) | nonce(24) | XChaCha20-Poly1305(message key, nonce, inner, aad = version | topic)
 //	inner   = public key(32) | signature(64) | body (JSON)
 //
 // The signature is Ed25519 over sigContext | topic | 0 | body, by the
@@ -83,11 +83,18 @@ func seal(aead cipher.AEAD, topic string, id Identity, b body) ([]byte, error) {
 	if _, err := rand.Read(out[1:headerBytes]); err != nil {
 		return nil, fmt.Errorf("nonce: %w", err)
 	}
-	out = aead.Seal(out, out[1:headerBytes], inner, []byte(topic))
+	out = aead.Seal(out, out[1:headerBytes], inner, additionalData(out[0], topic))
 	if len(out) > MaxPayloadBytes {
 		return nil, fmt.Errorf("%w: %d bytes", errPayloadSize, len(out))
 	}
 	return out, nil
+}
+
+// additionalData binds the version byte and the topic into the AEAD: a
+// payload cannot be moved to another room or topic, nor its version byte
+// changed.
+func additionalData(version byte, topic string) []byte {
+	return append([]byte{version}, topic...)
 }
 
 func signed(topic string, js []byte) []byte {
@@ -107,7 +114,7 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	if payload[0] != wireVersion {
 		return "", body{}, fmt.Errorf("%w %d", errPayloadVersion, payload[0])
 	}
-	inner, err := aead.Open(nil, payload[1:headerBytes], payload[headerBytes:], []byte(topic))
+	inner, err := aead.Open(nil, payload[1:headerBytes], payload[headerBytes:], additionalData(payload[0], topic))
 	if err != nil {
 		return "", body{}, errPayloadOpen
 	}

@@ -136,12 +136,12 @@ func TestOpenRejectsForgedSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inner, err := aead.Open(nil, payload[1:headerBytes], payload[headerBytes:], []byte(tp.messages))
+	inner, err := aead.Open(nil, payload[1:headerBytes], payload[headerBytes:], additionalData(payload[0], tp.messages))
 	if err != nil {
 		t.Fatal(err)
 	}
 	copy(inner, victim.public())
-	forged := append(bytes.Clone(payload[:headerBytes]), aead.Seal(nil, payload[1:headerBytes], inner, []byte(tp.messages))...)
+	forged := append(bytes.Clone(payload[:headerBytes]), aead.Seal(nil, payload[1:headerBytes], inner, additionalData(payload[0], tp.messages))...)
 	if _, _, err := open(aead, tp.messages, forged); !errors.Is(err, errPayloadSig) {
 		t.Fatalf("open forged = %v, want %v", err, errPayloadSig)
 	}
