@@ -108,6 +108,7 @@ func (k Key) IsZero() bool { return k.master == [keyBytes]byte{} }
 const (
 	labelVerifier = "sunoye/v1 verifier"
 	labelTopic    = "sunoye/v1 topic"
+	labelMember   = "sunoye/v1 member tag"
 	labelMessage  = "sunoye/v1 message key"
 )
 

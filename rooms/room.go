@@ -24,6 +24,7 @@ type room struct {
 	hist     *history
 	seen     *seenSet
 	members  map[MemberID]string // live presence: member → display name
+	tags     map[string]MemberID // member tags seen on presence topics
 	unread   int
 	muted    bool
 	leases   int    // live leases in the registry, as of the last heartbeat
@@ -48,6 +49,7 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		hist:    newHistory(historyLimit),
 		seen:    newSeenSet(seenLimit),
 		members: make(map[MemberID]string),
+		tags:    make(map[string]MemberID),
 		leases:  1,
 	}
 }
@@ -78,8 +80,9 @@ type RoomInfo struct {
 	// CanInvite is true when the password is known to this run of the
 	// daemon (it is never saved).
 	CanInvite bool
-	// Topic is the room's message topic on the broker.
-	Topic string
+	// Topic is the room's message topic on the broker; PresenceTopic this
+	// member's presence topic there (for diagnostics: both are pseudonyms).
+	Topic, PresenceTopic string
 }
 
 // Member is one member of a room as presence shows it.
@@ -101,6 +104,8 @@ func (r *room) info(self MemberID) RoomInfo {
 		Rejected:   r.rejected,
 		CanInvite:  r.password != "",
 		Topic:      r.topics.messages,
+
+		PresenceTopic: r.topics.presenceOf(self),
 	}
 	for m, name := range r.members {
 		in.Members = append(in.Members, Member{ID: m, Name: name, Self: m == self})

@@ -12,10 +12,10 @@ import (
 const publishTimeout = 10 * time.Second
 
 // clientID names a room's broker session: stable across restarts (the
-// member id and the room's topic tag), so the broker keeps queueing the
-// room's messages while the daemon is down.
+// member's tag in the room), so the broker keeps queueing the room's
+// messages while the daemon is down, and unique per member and room.
 func (s *Service) clientID(r *room) string {
-	return "sunoye-" + string(s.me)[:16] + "-" + r.topics.messages[len(topicRoot):len(topicRoot)+12]
+	return "sunoye-" + r.topics.memberTag(s.me)
 }
 
 // attach opens the room's broker session, announces this member, and adds
@@ -55,6 +55,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, passwor
 					delete(r.members, m)
 				}
 			}
+			clear(r.tags)
 			r.mu.Unlock()
 			if others {
 				s.hub.emit(Event{Kind: EventMembers, Room: id})
@@ -148,12 +149,12 @@ func (s *Service) deliver(r *room, p Packet) {
 	case p.Topic == r.topics.messages:
 		err = s.onMessage(r, p.Payload)
 	default:
-		m, ok := r.topics.memberOfPresence(p.Topic)
+		tag, ok := r.topics.tagOfPresence(p.Topic)
 		if !ok {
 			err = fmt.Errorf("unexpected topic %q", p.Topic)
 			break
 		}
-		err = s.onPresence(r, m, p.Payload)
+		err = s.onPresence(r, tag, p.Payload)
 	}
 	if err != nil {
 		r.mu.Lock()
@@ -236,9 +237,9 @@ func (s *Service) onMessage(r *room, payload []byte) error {
 	return nil
 }
 
-func (s *Service) onPresence(r *room, m MemberID, payload []byte) error {
+func (s *Service) onPresence(r *room, tag string, payload []byte) error {
 	if len(payload) == 0 {
-		if m == s.me {
+		if tag == r.topics.memberTag(s.me) {
 			// Our presence was cleared while we are still here: the Will
 			// of an earlier connection of ours, delivered late, or anyone
 			// on the broker publishing an empty payload there. Say again
@@ -247,7 +248,8 @@ func (s *Service) onPresence(r *room, m MemberID, payload []byte) error {
 			return nil
 		}
 		r.mu.Lock()
-		_, was := r.members[m]
+		m, was := r.tags[tag]
+		delete(r.tags, tag)
 		delete(r.members, m)
 		r.mu.Unlock()
 		if was {
@@ -255,19 +257,21 @@ func (s *Service) onPresence(r *room, m MemberID, payload []byte) error {
 		}
 		return nil
 	}
-	sender, b, err := open(r.aead, r.topics.presenceOf(m), payload)
+	topic := r.topics.presence + tag
+	sender, b, err := open(r.aead, topic, payload)
 	if err != nil {
 		return err
 	}
 	if b.Type != typePresence {
 		return fmt.Errorf("%w: %s body on a presence topic", errPayloadBody, b.Type)
 	}
-	if sender != m {
+	if r.topics.memberTag(sender) != tag {
 		return errors.New("presence signed by another member")
 	}
 	r.mu.Lock()
-	old, was := r.members[m]
-	r.members[m] = b.Name
+	old, was := r.members[sender]
+	r.members[sender] = b.Name
+	r.tags[tag] = sender
 	r.mu.Unlock()
 	if !was || old != b.Name {
 		s.hub.emit(Event{Kind: EventMembers, Room: r.id})

@@ -67,6 +67,8 @@ type RoomJSON struct {
 	CanInvite  bool         `json:"can_invite"`
 	MemberList []MemberJSON `json:"member_list,omitempty"`
 	Topic      string       `json:"topic,omitempty"`
+	// PresenceTopic is this daemon's presence topic in the room.
+	PresenceTopic string `json:"presence_topic,omitempty"`
 }
 
 // MessageJSON is one message, as `sunoye tail --json` prints it.
@@ -131,7 +133,7 @@ func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 		CanInvite: in.CanInvite,
 	}
 	if withMembers {
-		r.Topic = in.Topic
+		r.Topic, r.PresenceTopic = in.Topic, in.PresenceTopic
 		r.MemberList = make([]MemberJSON, 0, len(in.Members))
 		for _, m := range in.Members {
 			r.MemberList = append(r.MemberList, MemberJSON{ID: string(m.ID), Name: m.Name, Self: m.Self})

@@ -235,20 +235,19 @@ func TestHostilePayloads(t *testing.T) {
 	inv := create(t, asha)
 	must(t, bilal, "join", inv.Room, "--password", inv.Password)
 	elsewhere := create(t, bilal) // another room, another key
-	ashaID, bilalID := memberID(t, asha), memberID(t, bilal)
-
 	topic := roomTopic(t, asha, inv.Room)
 	base := strings.TrimSuffix(topic, "/m")
-	presenceOf := func(member string) string { return base + "/p/" + member }
+	// Members' presence topics are pseudonyms made with the room key: the
+	// daemons say theirs.
+	ashaAt, bilalAt := presenceTopic(t, asha, inv.Room), presenceTopic(t, bilal, inv.Room)
 	otherTopic := roomTopic(t, bilal, elsewhere.Room)
-	otherBase := strings.TrimSuffix(otherTopic, "/m")
 
 	must(t, bilal, "send", inv.Room, "the real message")
 	must(t, bilal, "send", elsewhere.Room, "a message in another room")
 	msg := eavesdrop.first(t, topic)
 	otherMsg := eavesdrop.first(t, otherTopic)
-	presence := eavesdrop.first(t, presenceOf(bilalID))
-	otherPresence := eavesdrop.first(t, otherBase+"/p/"+bilalID)
+	presence := eavesdrop.first(t, bilalAt)
+	otherPresence := eavesdrop.first(t, presenceTopic(t, bilal, elsewhere.Room))
 	eventually(t, 20*time.Second, func() error {
 		if got := texts(history(t, asha, inv.Room)); len(got) != 1 {
 			return fmt.Errorf("Asha's history = %q, want Bilal's message", got)
@@ -285,15 +284,15 @@ func TestHostilePayloads(t *testing.T) {
 		{"a presence moved to the message topic", topic, presence},
 		{"non-UTF-8 bytes", topic, []byte("Mallory->>\xff\xfe\xc3\x28 caf\xe9")},
 		{"on a topic below the room", base + "/m/x", msg},
-		{"presence truncated", presenceOf(bilalID), presence[:len(presence)/2]},
-		{"presence of another room", presenceOf(bilalID), otherPresence},
-		{"presence, version 2", presenceOf(bilalID), append([]byte{2}, presence[1:]...)},
-		{"a message moved to a presence topic", presenceOf(bilalID), msg},
-		{"presence, non-UTF-8 bytes", presenceOf(bilalID), []byte("Bilal \xff\xfe is \xc0\xaf here")},
-		{"presence, 1 MiB", presenceOf(bilalID), oneMiB},
-		{"Bilal's presence on Asha's topic", presenceOf(ashaID), presence},
-		{"Bilal's presence on a made-up member's topic", presenceOf(mallory), presence},
-		{"presence on a topic below a member", presenceOf(bilalID) + "/x", presence},
+		{"presence truncated", bilalAt, presence[:len(presence)/2]},
+		{"presence of another room", bilalAt, otherPresence},
+		{"presence, version 2", bilalAt, append([]byte{2}, presence[1:]...)},
+		{"a message moved to a presence topic", bilalAt, msg},
+		{"presence, non-UTF-8 bytes", bilalAt, []byte("Bilal \xff\xfe is \xc0\xaf here")},
+		{"presence, 1 MiB", bilalAt, oneMiB},
+		{"Bilal's presence on Asha's topic", ashaAt, presence},
+		{"Bilal's presence on a made-up member's topic", base + "/p/" + mallory, presence},
+		{"presence on a topic below a member", bilalAt + "/x", presence},
 	}
 	for _, h := range hostile {
 		wire.publish(h.topic, h.payload, false)
@@ -302,7 +301,7 @@ func TestHostilePayloads(t *testing.T) {
 	// but the message is shown once and the presence changes nothing.
 	for range 3 {
 		wire.publish(topic, msg, false)
-		wire.publish(presenceOf(bilalID), presence, false)
+		wire.publish(bilalAt, presence, false)
 	}
 	must(t, bilal, "send", inv.Room, "after the garbage")
 
@@ -358,7 +357,7 @@ func TestForgedPresenceHeals(t *testing.T) {
 	inv := create(t, asha)
 	must(t, bilal, "join", inv.Room, "--password", inv.Password)
 	waitPresent(t, 20*time.Second, inv.Room, 2, asha, bilal)
-	presence := strings.TrimSuffix(roomTopic(t, asha, inv.Room), "/m") + "/p/" + memberID(t, bilal)
+	presence := presenceTopic(t, bilal, inv.Room)
 
 	for _, forged := range []struct {
 		name    string
@@ -413,14 +412,14 @@ func logsOnFailure(t *testing.T, ds ...*testenv.Daemon) {
 	})
 }
 
-// memberID is a daemon's member id.
-func memberID(t *testing.T, d *testenv.Daemon) string {
+// presenceTopic is a daemon's presence topic in a joined room.
+func presenceTopic(t *testing.T, d *testenv.Daemon, room string) string {
 	t.Helper()
-	st, err := d.Client().Status(t.Context())
+	r, err := d.Client().Room(t.Context(), room)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st.Member
+	return r.PresenceTopic
 }
 
 // roomTopic is a joined room's message topic on the broker.

@@ -322,7 +322,7 @@ func TestGarbageFlood(t *testing.T) {
 	must(t, bilal, "join", inv.Room, "--password", inv.Password)
 	waitPresent(t, 20*time.Second, inv.Room, 2, asha, bilal)
 	topic := roomTopic(t, asha, inv.Room)
-	bilalPresence := strings.TrimSuffix(topic, "/m") + "/p/" + memberID(t, bilal)
+	bilalPresence := presenceTopic(t, bilal, inv.Room)
 	before := map[*testenv.Daemon]footprint{asha: footprintOf(t, asha.PID()), bilal: footprintOf(t, bilal.PID())}
 
 	// An eavesdropper counts Bilal's announcements.
