@@ -154,7 +154,7 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := s.attach(ctx, id, sr.Generation, keys[id], "", sr.Muted); err != nil {
+			if err := s.attach(ctx, id, sr.Generation, keys[id], attachOptions{muted: sr.Muted, seenUntil: sr.SeenUntil}); err != nil {
 				s.log.Error("rejoin room: kept, to try again", "room", id, "err", err)
 				s.mu.Lock()
 				s.pending[id] = sr
@@ -200,7 +200,7 @@ func (s *Service) retryPending(ctx context.Context) {
 			s.save()
 			continue
 		}
-		if err := s.attach(ctx, sr.ID, sr.Generation, key, "", sr.Muted); err != nil {
+		if err := s.attach(ctx, sr.ID, sr.Generation, key, attachOptions{muted: sr.Muted, seenUntil: sr.SeenUntil}); err != nil {
 			s.log.Warn("rejoin room: still failing", "room", sr.ID, "err", err)
 			continue
 		}
@@ -218,6 +218,10 @@ func (s *Service) retryPending(ctx context.Context) {
 func (s *Service) Shutdown(ctx context.Context) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	// The last save says until when this run saw the rooms: a message from
+	// before then, published again by someone who recorded it, is not
+	// shown again after the restart (see replayWindow).
+	s.saveAll(time.Now().UnixMilli())
 	s.mu.Lock()
 	rs := make([]*room, 0, len(s.rooms))
 	for _, r := range s.rooms {

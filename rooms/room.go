@@ -29,6 +29,9 @@ type room struct {
 	muted    bool
 	leases   int    // live leases in the registry, as of the last heartbeat
 	rejected uint64 // payloads that did not open or were malformed
+	// seenUntil is SavedRoom.SeenUntil of the run that restored the room;
+	// it is read without the lock: set before the session opens.
+	seenUntil int64
 
 	// announcing is set while a reannounce goroutine runs; announceWanted
 	// asks it for one more announcement (see Service.reannounce).

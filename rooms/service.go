@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,10 @@ type SavedRoom struct {
 	Generation int64  `json:"generation"`
 	Key        []byte `json:"key"`
 	Muted      bool   `json:"muted,omitempty"`
+	// SeenUntil is when the daemon last stopped cleanly (Unix ms): messages
+	// older than that, replayed by someone who recorded them, are not
+	// shown again.
+	SeenUntil int64 `json:"seen_until,omitempty"`
 }
 
 // StateStore keeps the joined rooms across restarts.
@@ -194,7 +199,7 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 		rec = stored
 		break
 	}
-	if err := s.attach(ctx, rec.ID, rec.Generation, key, password, false); err != nil {
+	if err := s.attach(ctx, rec.ID, rec.Generation, key, attachOptions{password: password}); err != nil {
 		s.releaseLease(rec.ID)
 		return Invite{}, fmt.Errorf("create room %s: %w", rec.ID, err)
 	}
@@ -243,7 +248,7 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 	if err := s.reg.Join(ctx, id, rec.Generation, s.me, s.cfg.LeaseTTL); err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
-	if err := s.attach(ctx, id, rec.Generation, key, password, false); err != nil {
+	if err := s.attach(ctx, id, rec.Generation, key, attachOptions{password: password}); err != nil {
 		s.releaseLease(id)
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
@@ -370,7 +375,11 @@ func (s *Service) releaseLease(id ID) {
 	}
 }
 
-func (s *Service) save() {
+func (s *Service) save() { s.saveAll(0) }
+
+// saveAll writes the state file; a non-zero seenUntil is recorded for
+// every room (at shutdown), otherwise each keeps what it had.
+func (s *Service) saveAll(seenUntil int64) {
 	if s.store == nil {
 		return
 	}
@@ -384,10 +393,11 @@ func (s *Service) save() {
 	saved := make([]SavedRoom, 0, len(s.rooms)+len(s.pending))
 	for _, r := range s.rooms {
 		r.mu.Lock()
-		saved = append(saved, SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted})
+		saved = append(saved, SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted, SeenUntil: cmp.Or(seenUntil, r.seenUntil)})
 		r.mu.Unlock()
 	}
 	for _, sr := range s.pending {
+		sr.SeenUntil = cmp.Or(seenUntil, sr.SeenUntil)
 		saved = append(saved, sr)
 	}
 	s.mu.Unlock()

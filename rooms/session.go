@@ -18,12 +18,24 @@ func (s *Service) clientID(r *room) string {
 	return "sunoye-" + r.topics.memberTag(s.me)
 }
 
+// attachOptions are what a room starts with.
+type attachOptions struct {
+	password  string // known in this run (create, join); never saved
+	muted     bool
+	seenUntil int64 // SavedRoom.SeenUntil
+}
+
+// replayWindow is how far before seenUntil a message is still taken as
+// new: a sender's clock may be a little behind ours.
+const replayWindow = 5 * time.Minute
+
 // attach opens the room's broker session, announces this member, and adds
 // the room to the joined ones.
-func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, password string, muted bool) error {
+func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt attachOptions) error {
 	r := newRoom(id, gen, key, s.cfg.HistoryLimit)
-	r.password = password
-	r.muted = muted
+	r.password = opt.password
+	r.muted = opt.muted
+	r.seenUntil = opt.seenUntil
 	r.members[s.me] = s.Name()
 	sess, err := s.tr.Open(ctx, SessionConfig{
 		ClientID: s.clientID(r),
@@ -211,6 +223,12 @@ func (s *Service) onMessage(r *room, payload []byte) error {
 	}
 	if b.Type != typeMessage {
 		return fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
+	}
+	if r.seenUntil > 0 && b.TS < r.seenUntil-replayWindow.Milliseconds() {
+		// Older than the last clean stop: shown by an earlier run, and now
+		// published again by someone who recorded it (a message missed
+		// while the daemon was down is newer than that).
+		return nil
 	}
 	m := Message{
 		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,

@@ -39,6 +39,9 @@ func TestRestartRejoinsAndCatchesUp(t *testing.T) {
 	if strings.Contains(string(state), inv.Password) {
 		t.Error("state.json contains the room password")
 	}
+	if !strings.Contains(string(state), `"seen_until"`) {
+		t.Error("a clean stop did not record until when the rooms were seen (replays after the restart would show)")
+	}
 
 	bilal.Start(t)
 	eventually(t, 20*time.Second, func() error {
