@@ -285,7 +285,11 @@ function roomView(id, quick) {
     const li = clone('tpl-message');
     li.dataset.id = m.id;
     if (m.own) li.classList.add('own');
-    setText($(li, '.from'), m.own ? m.from + ' (you)' : m.from);
+    const from = $(li, '.from');
+    setText(from, m.own ? m.from + ' (you)' : m.from);
+    // Anyone in the room can take any display name; the member id, which
+    // the sender's signature proves, cannot be borrowed.
+    if (m.sender) from.title = 'member ' + m.sender.slice(0, 8);
     const ts = $(li, '.ts');
     setText(ts, formatTime(m.ts));
     ts.dateTime = m.ts;
@@ -329,6 +333,7 @@ function roomView(id, quick) {
       members.replaceChildren(...(r.member_list || []).map(m => {
         const li = document.createElement('li');
         setText(li, m.self ? m.name + ' (you)' : m.name);
+        if (m.id) li.title = 'member ' + m.id.slice(0, 8);
         if (m.self) li.classList.add('self');
         return li;
       }));
