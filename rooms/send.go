@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// maxSendWait bounds Send for a caller without a deadline.
+const maxSendWait = time.Minute
+
 // Send publishes text to room id and returns the message as others will
 // see it. It returns once the broker has acknowledged the message (QoS 1)
 // or ctx ends; in the latter case the message may still go out when the
@@ -16,6 +19,14 @@ import (
 func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error) {
 	if err := CheckText(text); err != nil {
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		// A caller that would wait forever (an API client without a
+		// timeout, a broker that never acknowledges) gets an answer; the
+		// message stays queued for the connection either way.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, maxSendWait)
+		defer cancel()
 	}
 	r := s.room(id)
 	if r == nil {

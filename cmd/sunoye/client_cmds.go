@@ -99,15 +99,29 @@ password with whoever should join; SunOye never stores the password.`,
 func newJoinCmd() *cobra.Command {
 	var password string
 	c := &cobra.Command{
-		Use:   "join ROOM|INVITE",
+		Use:   "join ROOM|INVITE|-",
 		Short: "Join a room with its number and password",
 		Long: `Join a room. The password is read from standard input when --password
 is not given (without echo on a terminal), so it stays out of your shell
 history and process list. Instead of the room number, an invite link
-(sunoye://join/ROOM#PASSWORD, as 'Copy invite' makes) gives both.`,
+(sunoye://join/ROOM#PASSWORD, as 'Copy invite' makes) gives both; '-' reads
+the invite from standard input, which keeps its password out of the
+process list too.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			var room string
+			if a[0] == "-" {
+				// The invite on standard input: its password stays out of
+				// the process list, where other users can read arguments.
+				text, err := io.ReadAll(io.LimitReader(c.InOrStdin(), 64<<10))
+				if err != nil {
+					return fmt.Errorf("read the invite from standard input: %w", err)
+				}
+				a[0] = string(text)
+				if _, err := rooms.ParseInvite(a[0]); err != nil {
+					return usageError{fmt.Errorf("standard input: %w", err)}
+				}
+			}
 			if inv, err := rooms.ParseInvite(a[0]); err == nil {
 				room = string(inv.Room)
 				if !c.Flags().Changed("password") {

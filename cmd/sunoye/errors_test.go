@@ -175,6 +175,13 @@ func TestJoinWithInviteLink(t *testing.T) {
 	if _, ok := findRoom(roomsJSON(t, ds[1]), inv.Room); !ok {
 		t.Error("not joined after joining with the invite link")
 	}
+	// From standard input, as 'Copy invite' copies it, the password out
+	// of the process list.
+	must(t, ds[1], "leave", inv.Room)
+	if r := ds[1].RunStdin(t, inv.Text+"\n", "join", "-"); r.Code != 0 {
+		t.Errorf("join - with the invite text on standard input: exit %d: %s", r.Code, r.Stderr)
+	}
+	wantExit(t, ds[1], "no invite here\n", exitUsage, []string{"invite"}, "join", "-")
 }
 
 // Wrong passwords in a row pause a room's attempts: refused at once with
