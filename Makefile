@@ -18,10 +18,13 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-# Benchmarks compare against baselines in the same run (raw paho over the
-# same broker); medians of several runs are quoted in docs/performance.md.
+# Benchmarks compare against baselines in the same run (raw Paho and the
+# original Python stack over the same broker, a daemon without rooms, headless
+# Chromium); docs/performance.md quotes their medians, with the command for
+# each figure. The daemon-scale benchmark alone takes about 15 minutes.
+# Summarise with: go run golang.org/x/perf/cmd/benchstat@latest bench.txt
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 30m ./... | tee bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 90m ./... | tee bench.txt
 
 vet:
 	$(GO) vet ./...

@@ -475,13 +475,15 @@ func testConcurrentCreateDistinctNumbers(t *testing.T, ctx context.Context, r *R
 	}
 }
 
-func testConcurrentJoin(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), longTTL)
-	const n = 20
+// joinAtOnce has n new members join rec at the same moment, member i
+// through reg(i), and fails the test for every join that fails.
+func joinAtOnce(t *testing.T, ctx context.Context, rec rooms.Record, n int, reg func(i int) *Registry) {
+	t.Helper()
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
+		r := reg(i)
 		wg.Go(func() {
 			m := newMember()
 			<-start
@@ -490,11 +492,17 @@ func testConcurrentJoin(t *testing.T, ctx context.Context, r *Registry) {
 	}
 	close(start)
 	wg.Wait()
-	for _, err := range errs {
+	for i, err := range errs {
 		if err != nil {
-			t.Errorf("Join: %v", err)
+			t.Errorf("Join %d: %v", i, err)
 		}
 	}
+}
+
+func testConcurrentJoin(t *testing.T, ctx context.Context, r *Registry) {
+	rec := create(t, ctx, r, newMember(), longTTL)
+	const n = 20
+	joinAtOnce(t, ctx, rec, n, func(int) *Registry { return r })
 	if st := status(t, ctx, r, rec.ID); st.Members != n+1 {
 		t.Errorf("members %d after %d concurrent joins, want %d", st.Members, n, n+1)
 	}

@@ -24,6 +24,8 @@ type Mosquitto struct {
 	wsPort int        // websockets listener
 	// persistent selects the configuration of StartMosquittoPersistent.
 	persistent bool
+	// bridge is the bridge of StartMosquittoBridge; nil for none.
+	bridge *bridge
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -192,6 +194,7 @@ func (m *Mosquitto) config() string {
 			fmt.Fprintf(&b, "cafile %s\ncertfile %s\nkeyfile %s\n", m.tls.caFile, m.tls.certFile, m.tls.keyFile)
 		}
 	}
+	m.writeBridge(&b)
 	return b.String()
 }
 
