@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -434,14 +435,22 @@ func TrayHost(t testing.TB, busAddr, display string) {
 			t.Fatalf("testenv: %v", err)
 		}
 		t.Cleanup(p.stop)
-		// Ready when the watcher answers: it takes its bus name before it
-		// serves its object.
+		// Ready when the watcher answers (it takes its bus name before it
+		// serves its object) and the bar has registered as its host: the
+		// crash above comes between the two. Then it must stay up a moment.
 		err = p.waitReady(readyTimeout, func() error {
-			_, err := sniRegisteredItems(conn)
-			return err
+			if _, err := sniRegisteredItems(conn); err != nil {
+				return err
+			}
+			return sniHostRegistered(conn)
 		})
 		if err == nil {
-			return
+			select {
+			case <-p.exited:
+				err = errors.New("gtk-sni-tray-standalone exited right after it started")
+			case <-time.After(hostSettle):
+				return
+			}
 		}
 		select {
 		case <-p.exited:
@@ -464,6 +473,25 @@ func RegisteredTrayItems(t testing.TB, busAddr string) []string {
 		t.Fatalf("testenv: %v", err)
 	}
 	return items
+}
+
+// hostSettle is how long a new tray bar must stay up to count as started.
+const hostSettle = 500 * time.Millisecond
+
+// sniHostRegistered returns an error unless a host has registered with the
+// bus's StatusNotifierWatcher.
+func sniHostRegistered(conn *dbus.Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), sniTimeout)
+	defer cancel()
+	var v dbus.Variant
+	if err := conn.Object(sniWatcherName, sniWatcherPath).CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0,
+		sniWatcherName, "IsStatusNotifierHostRegistered").Store(&v); err != nil {
+		return fmt.Errorf("IsStatusNotifierHostRegistered of %s: %w", sniWatcherName, err)
+	}
+	if ok, _ := v.Value().(bool); !ok {
+		return errors.New("no StatusNotifierHost registered yet")
+	}
+	return nil
 }
 
 func sniRegisteredItems(conn *dbus.Conn) ([]string, error) {
