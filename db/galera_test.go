@@ -44,20 +44,34 @@ func TestGalera(t *testing.T) {
 	// would do. Once the schema is there, a daemon's start runs no DDL, so
 	// the others may start together.
 	dsns := g.NewDatabase(t, "nodes")
-	first := open(t, dsns[0])
+	var regs, waiting [2]*Registry
+	regs[0] = open(t, dsns[0])
+	// Daemons starting together on both nodes: each node waits until it
+	// has applied the schema, so none of them applies it again.
 	var (
-		regs    = [2]*Registry{first}
-		waiting [2]*Registry
-		wg      sync.WaitGroup
+		wg   sync.WaitGroup
+		errs [2]error
 	)
-	wg.Go(func() { regs[1] = open(t, dsns[1]) })
 	for i := range waiting {
-		wg.Go(func() { waiting[i] = open(t, dsns[i]+syncWait) })
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			waiting[i], errs[i] = Open(ctx, dsns[i]+syncWait)
+		})
 	}
 	wg.Wait()
-	if t.Failed() {
-		return
+	for _, r := range waiting {
+		if r != nil {
+			t.Cleanup(func() { r.Close() })
+		}
 	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open on node %d: %v", i, err)
+		}
+	}
+	// Node 1 has applied the schema now: this one finds it too.
+	regs[1] = open(t, dsns[1])
 	nodes := twoNodes{r: regs, sync: waiting, g: g}
 
 	t.Run("SyncWaitSetting", nodes.testSyncWaitSetting)

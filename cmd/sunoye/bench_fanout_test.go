@@ -135,7 +135,8 @@ func pahoFanOut(b *testing.B, broker string) fanOut {
 // All members share this machine's two cores, so the burst rate is what
 // one machine can decrypt and verify, not what 50 machines would.
 //
-//	go test ./cmd/sunoye -run '^$' -bench FanOut -benchtime 100x -count 5
+//	go test ./cmd/sunoye -run '^$' -bench FanOut/latency -benchtime 200x -count 5
+//	go test ./cmd/sunoye -run '^$' -bench FanOut/burst -benchtime 5x -count 5
 func BenchmarkFanOut(b *testing.B) {
 	m := testenv.StartMosquitto(b)
 	dsn := testenv.MariaDB(b)

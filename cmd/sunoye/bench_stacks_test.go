@@ -187,14 +187,13 @@ func pythonStack(b *testing.B, m *testenv.Mosquitto, qos int) stack {
 	b.Cleanup(func() {
 		io.WriteString(stdin, "quit\n")
 		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
+		// Read to the end (it ends when the script exits), then Wait,
+		// which closes the pipe: never both at once.
+		kill := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+		for range lines {
 		}
+		kill.Stop()
+		cmd.Wait()
 	})
 	// ask sends a command and decodes the answer into out.
 	ask := func(b *testing.B, command string, out any) {

@@ -24,6 +24,13 @@ func TestChatAcrossBridgedBrokers(t *testing.T) {
 	inv := create(t, asha)
 	must(t, bilal, "join", inv.Room, "--password", inv.Password)
 	must(t, bilal, "send", inv.Room, "from broker B")
+	// History is in order of arrival: Asha answers once she has it.
+	eventually(t, 10*time.Second, func() error {
+		if got := texts(history(t, asha, inv.Room)); len(got) != 1 {
+			return fmt.Errorf("Asha's history = %q, want Bilal's message", got)
+		}
+		return nil
+	})
 	must(t, asha, "send", inv.Room, "from broker A")
 	for _, d := range []*testenv.Daemon{asha, bilal} {
 		eventually(t, 10*time.Second, func() error {

@@ -236,6 +236,7 @@ func startGalera(bins mariadbBins, provider, dir string, n int) (g *Galera, err 
 	for i, s := range g.nodes[1:] {
 		// A joining node opens its socket once the state transfer is
 		// done, so start waits for that.
+		s.startTimeout = galeraSyncTimeout
 		if err := s.start(); err != nil {
 			return nil, err
 		}

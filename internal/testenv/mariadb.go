@@ -33,6 +33,9 @@ type MariaDBServer struct {
 	password string   // of adminUser
 	database string   // for DSN
 	extra    []string // more mariadbd options (TLS)
+	// startTimeout bounds a start; zero means readyTimeout. A Galera node
+	// that joins a cluster opens its socket only after the state transfer.
+	startTimeout time.Duration
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -193,7 +196,11 @@ func (s *MariaDBServer) start() error {
 	if err != nil {
 		return err
 	}
-	err = p.waitReady(readyTimeout, func() error {
+	timeout := s.startTimeout
+	if timeout == 0 {
+		timeout = readyTimeout
+	}
+	err = p.waitReady(timeout, func() error {
 		if err := s.pingSocket(); err != nil {
 			return err
 		}

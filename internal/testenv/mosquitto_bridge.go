@@ -1,16 +1,13 @@
 package testenv
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 )
-
-// bridgeClientID is the client id a bridged broker uses on its peer; the
-// peer's log names it when the bridge is connected.
-const bridgeClientID = "sunoye-test-bridge"
 
 // bridge is a bridge connection from one broker to another.
 type bridge struct {
@@ -19,33 +16,54 @@ type bridge struct {
 }
 
 // StartMosquittoBridge starts a second private broker that bridges topic
-// (a filter such as "sunoye/v1/#") both ways, QoS 1, with peer: a
-// message published on either broker reaches the subscribers of both,
-// retained messages (and Last Wills) included. It is the simplest form of
-// more than one broker serving one set of topics, as a cluster's nodes do.
-// It returns once the bridge is connected. Both brokers must be plain
-// (no TLS).
+// (a filter ending in "#", such as "sunoye/v1/#") both ways, QoS 1, with
+// peer: a message published on either broker reaches the subscribers of
+// both, retained messages (and Last Wills) included. It is the simplest
+// form of more than one broker serving one set of topics, as a cluster's
+// nodes do. It returns once a message published on peer crosses to the new
+// broker. Both brokers must be plain (no TLS).
 func StartMosquittoBridge(t testing.TB, peer *Mosquitto, topic string) *Mosquitto {
 	t.Helper()
+	prefix, ok := strings.CutSuffix(topic, "#")
+	if !ok {
+		t.Fatalf("testenv: StartMosquittoBridge: topic %q does not end in #", topic)
+	}
+	pub := NeedBinary(t, "mosquitto_pub", "mosquitto-clients")
+	sub := NeedBinary(t, "mosquitto_sub", "mosquitto-clients")
 	m := &Mosquitto{bridge: &bridge{peer: peer, topic: topic}}
 	m.init(t, nil)
-	// Until the bridge has subscribed on the peer, a message published
-	// there would not cross it.
-	deadline := time.Now().Add(readyTimeout)
-	for !peer.logged("as " + bridgeClientID) {
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: the bridge from %s to %s did not connect within %v", m.Addr(), peer.Addr(), readyTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := m.waitBridged(pub, sub, prefix+"testenv-bridge-probe"); err != nil {
+		t.Fatalf("testenv: the bridge from %s to %s: %v", m.Addr(), peer.Addr(), err)
 	}
 	return m
 }
 
-// logged reports whether the running broker has logged s since it started.
-func (m *Mosquitto) logged(s string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.proc != nil && bytes.Contains(m.proc.logSinceStart(), []byte(s))
+// waitBridged publishes on the peer, every 100 ms, until a subscriber on m
+// has received one of the messages: then the bridge is connected and
+// subscribed on the peer.
+func (m *Mosquitto) waitBridged(pub, sub, probe string) error {
+	recv := exec.Command(sub, "-h", "127.0.0.1", "-p", fmt.Sprint(m.port), "-t", probe, "-C", "1", "-W", fmt.Sprint(int(readyTimeout.Seconds())))
+	if err := recv.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- recv.Wait() }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("no message crossed it within %v (mosquitto_sub: %w)", readyTimeout, err)
+			}
+			return nil
+		case <-time.After(100 * time.Millisecond):
+			out, err := exec.Command(pub, "-h", "127.0.0.1", "-p", fmt.Sprint(m.bridge.peer.port), "-t", probe, "-q", "1", "-m", "probe").CombinedOutput()
+			if err != nil {
+				recv.Process.Kill()
+				<-done
+				return errors.New("mosquitto_pub to the peer: " + err.Error() + ": " + string(out))
+			}
+		}
+	}
 }
 
 // writeBridge writes the bridge section of mosquitto.conf, if any. It
@@ -56,7 +74,9 @@ func (m *Mosquitto) writeBridge(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "\nconnection peer\naddress %s\n", m.bridge.peer.Addr())
 	fmt.Fprintf(b, "topic %s both 1\n", m.bridge.topic)
-	fmt.Fprintf(b, "remote_clientid %s\n", bridgeClientID)
+	// The client id on the peer: one per bridge, so that two brokers
+	// bridged to one peer do not take over each other's session.
+	fmt.Fprintf(b, "remote_clientid testenv-bridge-%d\n", m.port)
 	// try_private tells the peer (a mosquitto) that this is a bridge, so
 	// that it does not send a bridged message back where it came from.
 	b.WriteString("bridge_protocol_version mqttv311\ntry_private true\n")
