@@ -271,20 +271,14 @@ func explainHot(b *testing.B, s *scaleRegistry) []plan {
 	rec := s.rooms[len(s.rooms)/2]
 	member := string(s.members[len(s.members)/2])
 	leases := s.memberRooms(len(s.members) / 2)
-	var cond []string
-	var renewArgs []any
-	renewArgs = append(renewArgs, int64(90_000), member)
-	for _, l := range leases {
-		cond = append(cond, "(room_no = ? AND generation = ?)")
-		renewArgs = append(renewArgs, string(l.Room), l.Generation)
-	}
-	roomArgs := make([]any, len(leases))
+	renew, renewArgs := s.r.renewStatement(s.members[len(s.members)/2], leases, 90_000)
+	ids := make([]rooms.ID, len(leases))
 	for i, l := range leases {
-		roomArgs[i] = string(l.Room)
+		ids[i] = l.Room
 	}
+	count, countArgs := s.r.countStatement(ids)
 	q := s.r.q
-	// The statements as the registry runs them: its own for the fixed
-	// ones, and the same text as renew.go builds for the batched ones.
+	// The statements as the registry runs them.
 	stmts := []struct {
 		name, query string
 		args        []any
@@ -293,10 +287,8 @@ func explainHot(b *testing.B, s *scaleRegistry) []plan {
 		{"Join: lock the room", q.lockRoom, []any{string(rec.ID)}},
 		{"Join: count leases", q.joinCounts, []any{member, string(rec.ID)}},
 		{"Join: renew own lease", q.updateLease, []any{rec.Generation, int64(90_000), string(rec.ID), member}},
-		{"Renew: extend leases", s.r.dialect.sql("UPDATE sunoye_members SET expires_at = {now} + ? WHERE member_id = ? AND (" +
-			strings.Join(cond, " OR ") + ")"), renewArgs},
-		{"Renew: count members", s.r.dialect.sql("SELECT room_no, COUNT(*) FROM sunoye_members WHERE room_no IN (" +
-			placeholders(len(leases)) + ") AND expires_at > {now} GROUP BY room_no"), roomArgs},
+		{"Renew: extend leases", renew, renewArgs},
+		{"Renew: count members", count, countArgs},
 		{"Leave", q.leave, []any{string(rec.ID), member}},
 		{"Create again: count live leases", q.lockLive, []any{string(rec.ID)}},
 	}

@@ -57,14 +57,9 @@ func (r *Registry) Renew(ctx context.Context, member rooms.MemberID, leases []ro
 	return counts, gone, nil
 }
 
-// renewBatch renews batch and records in renewed, for each of its rooms,
-// whether the lease was renewed.
-func (r *Registry) renewBatch(ctx context.Context, member rooms.MemberID, batch []rooms.Lease, ms int64, renewed map[rooms.ID]bool) error {
-	// The lease's generation must be the one the member holds: a lease row
-	// exists only for the room's current generation (Create deletes the
-	// old ones), so this is the join with the room's generation without
-	// reading sunoye_rooms, and without locking its rows, which would make
-	// heartbeats wait for (and deadlock with) creators and joiners.
+// renewStatement returns the UPDATE that extends member's leases in batch
+// by ms milliseconds, and its arguments.
+func (r *Registry) renewStatement(member rooms.MemberID, batch []rooms.Lease, ms int64) (string, []any) {
 	var cond strings.Builder
 	args := make([]any, 0, 2+2*len(batch))
 	args = append(args, ms, string(member))
@@ -75,7 +70,29 @@ func (r *Registry) renewBatch(ctx context.Context, member rooms.MemberID, batch 
 		cond.WriteString("(room_no = ? AND generation = ?)")
 		args = append(args, string(l.Room), l.Generation)
 	}
-	update := r.dialect.sql("UPDATE sunoye_members SET expires_at = {now} + ? WHERE member_id = ? AND (" + cond.String() + ")")
+	return r.dialect.sql("UPDATE sunoye_members SET expires_at = {now} + ? WHERE member_id = ? AND (" + cond.String() + ")"), args
+}
+
+// countStatement returns the query that counts the live leases of each of
+// ids (at most maxBatch), and its arguments.
+func (r *Registry) countStatement(ids []rooms.ID) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = string(id)
+	}
+	return r.dialect.sql("SELECT room_no, COUNT(*) FROM sunoye_members WHERE room_no IN (" +
+		placeholders(len(ids)) + ") AND expires_at > {now} GROUP BY room_no"), args
+}
+
+// renewBatch renews batch and records in renewed, for each of its rooms,
+// whether the lease was renewed.
+func (r *Registry) renewBatch(ctx context.Context, member rooms.MemberID, batch []rooms.Lease, ms int64, renewed map[rooms.ID]bool) error {
+	// The lease's generation must be the one the member holds: a lease row
+	// exists only for the room's current generation (Create deletes the
+	// old ones), so this is the join with the room's generation without
+	// reading sunoye_rooms, and without locking its rows, which would make
+	// heartbeats wait for (and deadlock with) creators and joiners.
+	update, args := r.renewStatement(member, batch, ms)
 	var n int64
 	err := r.retry(ctx, func() error {
 		res, err := r.db.ExecContext(ctx, update, args...)
@@ -135,12 +152,7 @@ func (r *Registry) Counts(ctx context.Context, ids []rooms.ID) (map[rooms.ID]int
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), maxBatch)]
 		ids = ids[len(batch):]
-		args := make([]any, len(batch))
-		for i, id := range batch {
-			args[i] = string(id)
-		}
-		q := r.dialect.sql("SELECT room_no, COUNT(*) FROM sunoye_members WHERE room_no IN (" +
-			placeholders(len(batch)) + ") AND expires_at > {now} GROUP BY room_no")
+		q, args := r.countStatement(batch)
 		err := r.retry(ctx, func() error { return r.scanCounts(ctx, q, args, counts) })
 		if err != nil {
 			return nil, fmt.Errorf("count members: %w", r.wrapErr(err))
