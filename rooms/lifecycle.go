@@ -35,10 +35,15 @@ func (s *Service) Run(ctx context.Context) error {
 // is unreachable the rooms keep chatting over the broker; the leases are
 // renewed (or taken again) as soon as it answers.
 func (s *Service) heartbeat(ctx context.Context) {
+	// The saved rooms whose sessions could not be opened keep their
+	// leases too, in the same call: they are members, only offline.
 	s.mu.Lock()
-	leases := make([]Lease, 0, len(s.rooms))
+	leases := make([]Lease, 0, len(s.rooms)+len(s.pending))
 	for _, r := range s.rooms {
 		leases = append(leases, Lease{Room: r.id, Generation: r.gen})
+	}
+	for _, sr := range s.pending {
+		leases = append(leases, Lease{Room: sr.ID, Generation: sr.Generation})
 	}
 	s.mu.Unlock()
 	if len(leases) == 0 {
@@ -77,13 +82,31 @@ func (s *Service) heartbeat(ctx context.Context) {
 	s.retryPending(ctx)
 }
 
+// dropPending forgets a saved room that will not be rejoined, and reports
+// whether it was pending.
+func (s *Service) dropPending(id ID) bool {
+	s.mu.Lock()
+	_, ok := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if ok {
+		s.save()
+	}
+	return ok
+}
+
 // closed drops a room that ended without us leaving it: its number was
 // reused by a new room while our lease had lapsed.
 func (s *Service) closed(ctx context.Context, id ID) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	r := s.room(id)
 	if r == nil {
+		if s.dropPending(id) {
+			s.log.Warn("saved room dropped: it was empty and its number has been reused", "room", id)
+		}
 		return
 	}
 	// Out of the joined rooms first, as in Leave.
@@ -173,7 +196,7 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 }
 
 // retryPending tries again to open the sessions of saved rooms that could
-// not be opened.
+// not be opened; the heartbeat has just renewed their leases.
 func (s *Service) retryPending(ctx context.Context) {
 	s.mu.Lock()
 	pending := make([]SavedRoom, 0, len(s.pending))
@@ -187,26 +210,17 @@ func (s *Service) retryPending(ctx context.Context) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 	for _, sr := range pending {
+		if s.room(sr.ID) != nil {
+			continue // joined again meanwhile; attach took it off the list
+		}
 		key, _ := KeyFromBytes(sr.Key) // checked by Restore
-		_, gone, err := s.reg.Renew(ctx, s.me, []Lease{{Room: sr.ID, Generation: sr.Generation}}, s.cfg.LeaseTTL)
+		actx, cancel := context.WithTimeout(ctx, registryTimeout)
+		err := s.attach(actx, sr.ID, sr.Generation, key, attachOptions{muted: sr.Muted, seenUntil: sr.SeenUntil})
+		cancel()
 		if err != nil {
-			continue
-		}
-		if len(gone) > 0 {
-			s.mu.Lock()
-			delete(s.pending, sr.ID)
-			s.mu.Unlock()
-			s.log.Info("room closed meanwhile (its number now names another room); dropped", "room", sr.ID)
-			s.save()
-			continue
-		}
-		if err := s.attach(ctx, sr.ID, sr.Generation, key, attachOptions{muted: sr.Muted, seenUntil: sr.SeenUntil}); err != nil {
 			s.log.Warn("rejoin room: still failing", "room", sr.ID, "err", err)
 			continue
 		}
-		s.mu.Lock()
-		delete(s.pending, sr.ID)
-		s.mu.Unlock()
 		s.log.Info("room rejoined", "room", sr.ID)
 	}
 }

@@ -275,6 +275,15 @@ func (s *Service) Leave(ctx context.Context, id ID) error {
 	defer s.opMu.Unlock()
 	r := s.room(id)
 	if r == nil {
+		if s.dropPending(id) {
+			// Saved but never reopened in this run: there is no session to
+			// close here, only the lease and the saved key.
+			if err := s.reg.Leave(ctx, id, s.me); err != nil {
+				return fmt.Errorf("leave room %s: left, but the registry did not hear it (the lease will expire): %w", id, err)
+			}
+			s.log.Info("room left", "room", id)
+			return nil
+		}
 		return fmt.Errorf("leave room %s: %w", id, ErrNotJoined)
 	}
 	// Out of the joined rooms before detaching: detach clears our
@@ -309,18 +318,8 @@ func (s *Service) Rooms() []RoomInfo {
 	for _, r := range rs {
 		out = append(out, r.info(s.me))
 	}
-	slices.SortFunc(out, func(a, b RoomInfo) int { return compareIDs(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b RoomInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func compareIDs(a, b ID) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Room returns one joined room.
@@ -401,7 +400,7 @@ func (s *Service) saveAll(seenUntil int64) {
 		saved = append(saved, sr)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(saved, func(a, b SavedRoom) int { return compareIDs(a.ID, b.ID) })
+	slices.SortFunc(saved, func(a, b SavedRoom) int { return cmp.Compare(a.ID, b.ID) })
 	if err := s.store.SaveRooms(saved); err != nil {
 		s.log.Error("save joined rooms", "err", err)
 	}

@@ -93,6 +93,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 
 	s.mu.Lock()
 	s.rooms[id] = r
+	delete(s.pending, id) // joined again by hand, or retried
 	s.mu.Unlock()
 	s.save()
 	s.hub.emit(Event{Kind: EventJoined, Room: id})

@@ -287,3 +287,52 @@ func TestOnlyMemberRestartKeepsRoom(t *testing.T) {
 		return nil
 	})
 }
+
+// Saved rooms whose broker sessions cannot be opened at start (the broker
+// refuses them, but not the daemon's start-up check) are kept, with their
+// leases, and rejoined by themselves once the broker takes them; meanwhile
+// one can be left.
+func TestPendingRoomsRejoin(t *testing.T) {
+	b := realBackend(t)
+	asha := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.first, DB: b.db, Name: "Asha",
+		Args: []string{"--headless", "--lease-ttl", "3s"}})
+	keep, drop := create(t, asha), create(t, asha)
+	asha.Stop(t)
+
+	restartBroker := func(prefix string) {
+		b.mosquitto.Stop(t)
+		b.mosquitto.AcceptOnlyClientIDs(prefix)
+		b.mosquitto.Start(t)
+	}
+	restartBroker("sunoye-ping-") // the start-up check's client id
+	asha.Start(t)
+	if rs := roomsJSON(t, asha); len(rs) != 0 {
+		t.Fatalf("rooms open while the broker refuses them: %+v", rs)
+	}
+	if !strings.Contains(asha.Log(), "rejoin room: kept, to try again") {
+		t.Fatalf("the daemon did not say it keeps the rooms\n%s", tail(asha.Log(), 20))
+	}
+	must(t, asha, "leave", drop.Room)
+	time.Sleep(2 * time.Second) // two heartbeats, which keep the other's lease
+	restartBroker("")
+	eventually(t, 20*time.Second, func() error {
+		rs := roomsJSON(t, asha)
+		if len(rs) != 1 || rs[0].Room != keep.Room || !rs[0].Connected {
+			return fmt.Errorf("rooms %+v, want only %s, connected", rs, keep.Room)
+		}
+		if rs[0].Leases != 1 {
+			return fmt.Errorf("room %s has %d leases, want 1 (kept while it was offline)", keep.Room, rs[0].Leases)
+		}
+		return nil
+	})
+	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.others, DB: b.db, Name: "Bilal"})
+	wantExit(t, bilal, drop.Password+"\n", exitRoomInactive, []string{"inactive"}, "join", drop.Room)
+	must(t, bilal, "join", keep.Room, "--password", keep.Password)
+	must(t, bilal, "send", keep.Room, "you are back")
+	eventually(t, 10*time.Second, func() error {
+		if got := texts(history(t, asha, keep.Room)); len(got) != 1 {
+			return fmt.Errorf("Asha's history = %q", got)
+		}
+		return nil
+	})
+}

@@ -26,6 +26,9 @@ type Mosquitto struct {
 	persistent bool
 	// bridge is the bridge of StartMosquittoBridge; nil for none.
 	bridge *bridge
+	// clientIDPrefix, if set, is the only client id prefix the broker
+	// accepts. See AcceptOnlyClientIDs.
+	clientIDPrefix string
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -119,6 +122,17 @@ func (m *Mosquitto) Start(t testing.TB) {
 	}
 }
 
+// AcceptOnlyClientIDs makes the broker, from its next Start, refuse
+// every client whose id does not start with prefix ("not authorised", as
+// a broker whose ACL denies a client); "" accepts all again. For tests of
+// what happens when some of a client's connections are refused and others
+// are not.
+func (m *Mosquitto) AcceptOnlyClientIDs(prefix string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.clientIDPrefix = prefix
+}
+
 func (m *Mosquitto) stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -170,6 +184,9 @@ func (m *Mosquitto) config() string {
 	// user mosquitto, which cannot read our temp dir.
 	if os.Geteuid() == 0 {
 		fmt.Fprintf(&b, "user %s\n", userName())
+	}
+	if m.clientIDPrefix != "" {
+		fmt.Fprintf(&b, "clientid_prefixes %s\n", m.clientIDPrefix)
 	}
 	if m.tls == nil {
 		b.WriteString("allow_anonymous true\n")
