@@ -1,7 +1,8 @@
 package mqttx
 
 import (
-	"sync"
+	"bytes"
+	"crypto/rand"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -15,37 +16,38 @@ import (
 // that MQTT 3.1.1 lacks, which Paho 1.5.1 mistakes for success.
 //
 // The hook swaps the empty payload for a placeholder before Mochi
-// validates the CONNECT, and swaps it back when the Will is published.
+// validates the CONNECT, and swaps it back when the Will is published. It
+// keeps no state per client: a CONNECT that Mochi then refuses never
+// reaches a disconnect hook, and state kept for it would never be freed.
 type emptyWill struct {
 	mochi.HookBase
-	clients sync.Map // *mochi.Client → struct{}: whose Will is empty
 }
 
-// willPlaceholder stands in for an empty Will payload inside the broker;
-// no client ever sees it.
-var willPlaceholder = []byte("sunoye: empty will")
+// willPlaceholder stands in for an empty Will payload inside the broker.
+// It is random, per process, so that no client can send a Will that is
+// taken for it.
+var willPlaceholder = func() []byte {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return b
+}()
 
 func (*emptyWill) ID() string { return "sunoye-empty-will" }
 
 func (*emptyWill) Provides(b byte) bool {
-	return b == mochi.OnPacketRead || b == mochi.OnWill || b == mochi.OnDisconnect
+	return b == mochi.OnPacketRead || b == mochi.OnWill
 }
 
-func (h *emptyWill) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+func (*emptyWill) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	if pk.FixedHeader.Type == packets.Connect && pk.Connect.WillFlag && len(pk.Connect.WillPayload) == 0 {
 		pk.Connect.WillPayload = willPlaceholder
-		h.clients.Store(cl, struct{}{})
 	}
 	return pk, nil
 }
 
-func (h *emptyWill) OnWill(cl *mochi.Client, will mochi.Will) (mochi.Will, error) {
-	if _, ok := h.clients.Load(cl); ok {
+func (*emptyWill) OnWill(cl *mochi.Client, will mochi.Will) (mochi.Will, error) {
+	if bytes.Equal(will.Payload, willPlaceholder) {
 		will.Payload = nil
 	}
 	return will, nil
-}
-
-func (h *emptyWill) OnDisconnect(cl *mochi.Client, _ error, _ bool) {
-	h.clients.Delete(cl)
 }
