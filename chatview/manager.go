@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -54,8 +55,13 @@ func NewManager(opt Options) *Manager {
 	return &Manager{opt: opt, log: opt.Logger, windows: make(map[string]*child)}
 }
 
-// HasDisplay reports whether a window can be shown.
+// HasDisplay reports whether a window can be shown. Only X11 and Wayland
+// say so in the environment; elsewhere (Windows, macOS) there is a
+// desktop whenever a user runs SunOye.
 func HasDisplay() bool {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		return true
+	}
 	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
 
@@ -63,11 +69,12 @@ func HasDisplay() bool {
 // starts a new one at url (which is used only then; it carries a one-time
 // token, so get a fresh one per call).
 func (m *Manager) Open(ctx context.Context, key, title string, url func() string) error {
-	if len(m.opt.Command) == 0 {
-		return OpenBrowser(url())
-	}
+	// A browser needs a display as much as a window does.
 	if !HasDisplay() {
 		return ErrNoDisplay
+	}
+	if len(m.opt.Command) == 0 {
+		return OpenBrowser(url())
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
