@@ -3,7 +3,10 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/sunoye/sunoye/rooms"
 )
@@ -41,6 +44,46 @@ func Open(ctx context.Context, dsn string) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := connect(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Migrate(ctx); err != nil {
+		r.db.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Probe connects to the registry named by dsn, as Open does, and returns
+// the schema version it has (0 for none yet) and the one this build
+// applies, without changing anything: for diagnostics. An SQLite file that
+// does not exist yet has version 0 and is not created.
+func Probe(ctx context.Context, dsn string) (have, want int, err error) {
+	t, err := parseDSN(dsn)
+	if err != nil {
+		return 0, 0, err
+	}
+	if t.mysql == nil {
+		if _, err := os.Stat(t.path); errors.Is(err, fs.ErrNotExist) {
+			return 0, schemaVersion, nil
+		}
+	}
+	r, err := connect(ctx, t)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	have, err = r.schemaVersion(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("registry %s: schema version: %w", r.where, r.wrapErr(err))
+	}
+	return have, schemaVersion, nil
+}
+
+// connect opens the database of t and checks that it answers.
+func connect(ctx context.Context, t *target) (*Registry, error) {
+	var err error
 	r := &Registry{where: t.where}
 	if t.mysql != nil {
 		r.dialect = mysqlDialect
@@ -62,10 +105,6 @@ func Open(ctx context.Context, dsn string) (*Registry, error) {
 			return nil, &unreachableError{where: r.where, err: err}
 		}
 		return nil, r.wrapErr(err)
-	}
-	if err := r.Migrate(ctx); err != nil {
-		r.db.Close()
-		return nil, err
 	}
 	return r, nil
 }

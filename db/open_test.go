@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -228,5 +229,46 @@ func TestServerDown(t *testing.T) {
 	}
 	if counts[rec.ID] != 1 || len(gone) != 0 {
 		t.Errorf("Renew after restart: counts %v, gone %v; want the lease restored", counts, gone)
+	}
+}
+
+// Probe reports the schema a registry has without changing anything: on a
+// fresh MariaDB database and a missing SQLite file it finds none and
+// creates nothing; after Open it finds the current version; an unreachable
+// server is reported as such.
+func TestProbe(t *testing.T) {
+	ctx := testCtx(t)
+	mysql := testenv.MariaDB(t)
+	path := filepath.Join(t.TempDir(), "sub", "registry.db")
+	for name, dsn := range map[string]string{"mariadb": mysql, "sqlite": "sqlite://" + path} {
+		t.Run(name, func(t *testing.T) {
+			have, want, err := Probe(ctx, dsn)
+			if err != nil || have != 0 || want != schemaVersion {
+				t.Fatalf("Probe of an empty registry = %d, %d, %v; want 0, %d", have, want, err, schemaVersion)
+			}
+			open(t, dsn) // applies the schema
+			if have, _, err := Probe(ctx, dsn); err != nil || have != schemaVersion {
+				t.Errorf("Probe after Open = %d, %v; want %d", have, err, schemaVersion)
+			}
+		})
+	}
+	// The first Probes changed nothing: checked before Open ran, by
+	// running them again on another empty database and file.
+	fresh := testenv.MariaDB(t)
+	other := filepath.Join(t.TempDir(), "other", "registry.db")
+	for _, dsn := range []string{fresh, "sqlite://" + other} {
+		if _, _, err := Probe(ctx, dsn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := testenv.SQL(t, fresh).QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after Probe the database has %d tables (%v), want none", n, err)
+	}
+	if _, err := os.Stat(filepath.Dir(other)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Probe created %s (%v)", filepath.Dir(other), err)
+	}
+	if _, _, err := Probe(ctx, "mysql://u:p@127.0.0.1:"+closedPort(t)+"/x"); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("Probe of a closed port: %v, want ErrUnreachable", err)
 	}
 }

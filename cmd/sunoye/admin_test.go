@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,5 +65,90 @@ func TestStandaloneBroker(t *testing.T) {
 			return fmt.Errorf("Asha's history = %q", got)
 		}
 		return nil
+	})
+}
+
+// `sunoye doctor` says, a line per check, what works and what is missing,
+// fails only for the broker and the registry, and changes nothing: a fresh
+// database stays empty.
+func TestDoctor(t *testing.T) {
+	m := testenv.StartMosquitto(t)
+	dsn := testenv.MariaDB(t)
+	bus := testenv.SessionBus(t) // nothing on it yet
+	state := t.TempDir()
+	doctor := func(t *testing.T, broker, display string) (map[string]string, int) {
+		t.Helper()
+		cmd := exec.Command(testenv.Sunoye(t), "doctor", "--state-dir", state, "--broker", broker, "--db", dsn)
+		cmd.Env = append(os.Environ(), "SUNOYE_CONFIG=/nonexistent", "DBUS_SESSION_BUS_ADDRESS="+bus,
+			"DISPLAY="+display, "WAYLAND_DISPLAY=")
+		out, err := cmd.Output()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		// "MARK NAME(padded) message": the check's line, by name.
+		lines := make(map[string]string)
+		for _, l := range strings.Split(string(out), "\n") {
+			for _, name := range []string{"daemon", "broker", "registry", "notification server", "tray host", "chat windows"} {
+				if len(l) > 5 && strings.HasPrefix(l[5:], name+" ") {
+					lines[name] = l
+				}
+			}
+		}
+		return lines, code
+	}
+	want := func(t *testing.T, lines map[string]string, mark, name string, says ...string) {
+		t.Helper()
+		l := lines[name]
+		if !strings.HasPrefix(l, mark+" ") {
+			t.Errorf("%s: %q, want %q", name, l, mark)
+		}
+		for _, s := range says {
+			if !strings.Contains(l, s) {
+				t.Errorf("%s: %q does not say %q", name, l, s)
+			}
+		}
+	}
+
+	t.Run("nothing running", func(t *testing.T) {
+		lines, code := doctor(t, m.URL(), "")
+		if code != 0 {
+			t.Errorf("exit %d, want 0: the broker and the registry are reachable", code)
+		}
+		want(t, lines, "warn", "daemon", "sunoye up")
+		want(t, lines, "ok  ", "broker", m.Addr(), "reachable")
+		want(t, lines, "ok  ", "registry", "reachable", "no schema yet")
+		want(t, lines, "warn", "notification server")
+		want(t, lines, "warn", "tray host", "StatusNotifierWatcher")
+		want(t, lines, "warn", "chat windows")
+		var n int
+		if err := testenv.SQL(t, dsn).QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("after doctor the database has %d tables (%v), want none", n, err)
+		}
+	})
+	t.Run("broker unreachable", func(t *testing.T) {
+		addr := closedPort(t)
+		lines, code := doctor(t, "tcp://"+addr, "")
+		if code == 0 {
+			t.Error("exit 0 with an unreachable broker")
+		}
+		want(t, lines, "FAIL", "broker", addr, "unreachable")
+		want(t, lines, "ok  ", "registry")
+	})
+	t.Run("all there", func(t *testing.T) {
+		d := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: m.URL(), DB: dsn, StateDir: state, Name: "Asha"})
+		testenv.NotificationServer(t, bus)
+		testenv.StatusNotifierWatcher(t, bus)
+		lines, code := doctor(t, m.URL(), ":99")
+		if code != 0 {
+			t.Errorf("exit %d, want 0", code)
+		}
+		want(t, lines, "ok  ", "daemon", fmt.Sprintf("pid %d", d.PID()), `"Asha"`)
+		want(t, lines, "ok  ", "registry", "schema up to date")
+		want(t, lines, "ok  ", "notification server")
+		want(t, lines, "ok  ", "tray host")
 	})
 }

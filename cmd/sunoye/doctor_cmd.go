@@ -141,13 +141,21 @@ func checkBroker(ctx context.Context, st settings) (string, error) {
 }
 
 func checkRegistry(ctx context.Context, st settings) (string, error) {
+	// Probe, not Open: a diagnosis changes nothing, not even a shared
+	// database's schema.
 	start := time.Now()
-	reg, err := db.Open(ctx, st.DB)
+	have, want, err := db.Probe(ctx, st.DB)
 	if err != nil {
 		return "", err
 	}
-	reg.Close()
-	return fmt.Sprintf("%s reachable, schema up to date (%v)", db.Redact(st.DB), time.Since(start).Round(time.Millisecond)), nil
+	where := fmt.Sprintf("%s reachable (%v)", db.Redact(st.DB), time.Since(start).Round(time.Millisecond))
+	switch {
+	case have == 0:
+		return where + ", no schema yet: the daemon applies it at start ('sunoye db migrate' does it now)", nil
+	case have < want:
+		return fmt.Sprintf("%s, schema version %d: the daemon upgrades it to %d at start", where, have, want), nil
+	}
+	return where + ", schema up to date", nil
 }
 
 func checkWindows(context.Context, settings) (string, error) {
