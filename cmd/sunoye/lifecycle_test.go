@@ -315,6 +315,7 @@ func TestPendingRoomsRejoin(t *testing.T) {
 	must(t, asha, "leave", drop.Room)
 	time.Sleep(2 * time.Second) // two heartbeats, which keep the other's lease
 	restartBroker("")
+	back := time.Now()
 	eventually(t, 20*time.Second, func() error {
 		rs := roomsJSON(t, asha)
 		if len(rs) != 1 || rs[0].Room != keep.Room || !rs[0].Connected {
@@ -325,6 +326,7 @@ func TestPendingRoomsRejoin(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("rejoined %v after the broker took it (heartbeat every 1 s)", time.Since(back).Round(time.Millisecond))
 	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.others, DB: b.db, Name: "Bilal"})
 	wantExit(t, bilal, drop.Password+"\n", exitRoomInactive, []string{"inactive"}, "join", drop.Room)
 	must(t, bilal, "join", keep.Room, "--password", keep.Password)
