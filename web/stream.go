@@ -10,7 +10,10 @@ import (
 // messages answers a room's history, oldest first. With ?follow=1 it then
 // streams new messages as they arrive, one JSON object a line
 // (application/x-ndjson), until the client goes away or the room is left.
-// With ?read=1 the room counts as read while the client follows it.
+// With ?read=1 the room counts as read while the client follows it: as
+// with a focused chat window, its messages are neither counted unread nor
+// notified (marking each one read after it arrived would pop a
+// notification and take it back).
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.roomID(w, r)
 	if !ok {
@@ -44,6 +47,10 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	if read {
+		s.svc.SetFocused(id, true) // also marks what is there read
+		defer s.svc.SetFocused(id, false)
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
@@ -55,9 +62,6 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		if enc.Encode(NewMessageJSON(m)) != nil {
 			return
 		}
-	}
-	if read {
-		_ = s.svc.MarkRead(id)
 	}
 	if flusher != nil {
 		flusher.Flush()
@@ -82,9 +86,6 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 				}
 				if enc.Encode(NewMessageJSON(*e.Message)) != nil {
 					return
-				}
-				if read {
-					_ = s.svc.MarkRead(id)
 				}
 				if flusher != nil {
 					flusher.Flush()

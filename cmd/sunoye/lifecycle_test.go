@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -337,4 +339,73 @@ func TestPendingRoomsRejoin(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// While `sunoye tail` follows a room, the room counts as read, as with a
+// focused chat window: the other member's messages pop no notification and
+// leave nothing unread. Once the tail ends they do again.
+func TestTailCountsAsRead(t *testing.T) {
+	bus := testenv.SessionBus(t)
+	notes := testenv.NotificationServer(t, bus)
+	b := realBackend(t)
+	asha := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.first, DB: b.db, Name: "Asha",
+		Args: []string{}, // not headless: notifications on
+		Env:  []string{"DBUS_SESSION_BUS_ADDRESS=" + bus, "DISPLAY=", "WAYLAND_DISPLAY="},
+	})
+	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.others, DB: b.db, Name: "Bilal"})
+	inv := create(t, asha)
+	must(t, bilal, "join", inv.Room, "--password", inv.Password)
+
+	cmd := exec.Command(testenv.Sunoye(t), "--state-dir", asha.StateDir, "tail", inv.Room)
+	cmd.Env = append(os.Environ(), "SUNOYE_CONFIG=/nonexistent")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	for i := range 3 {
+		text := fmt.Sprintf("while tailing %d", i)
+		must(t, bilal, "send", inv.Room, text)
+		select {
+		case l := <-lines:
+			if !strings.Contains(l, text) {
+				t.Fatalf("tail printed %q, want %q", l, text)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("tail did not print %q", text)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // a notification would have been sent by now
+	if calls := notes.Calls(); len(calls) != 0 {
+		t.Errorf("%d notifications while the room was tailed, want none: %+v", len(calls), calls)
+	}
+	if r, _ := findRoom(roomsJSON(t, asha), inv.Room); r.Unread != 0 {
+		t.Errorf("%d unread while the room was tailed, want 0", r.Unread)
+	}
+
+	cmd.Process.Kill()
+	cmd.Wait()
+	eventually(t, 10*time.Second, func() error {
+		must(t, bilal, "send", inv.Room, "after the tail")
+		if len(notes.Calls()) == 0 {
+			time.Sleep(200 * time.Millisecond)
+			if len(notes.Calls()) == 0 {
+				return errors.New("no notification after the tail ended")
+			}
+		}
+		return nil
+	})
+	if r, _ := findRoom(roomsJSON(t, asha), inv.Room); r.Unread == 0 {
+		t.Error("nothing unread after the tail ended")
+	}
 }
