@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,18 @@ func texts(ms []web.MessageJSON) []string {
 		out = append(out, m.From+": "+m.Text)
 	}
 	return out
+}
+
+// waitHistory waits until d's history of room is want ("Name: text"
+// each, in order of arrival).
+func waitHistory(t *testing.T, d *testenv.Daemon, room string, want ...string) {
+	t.Helper()
+	eventually(t, 10*time.Second, func() error {
+		if got := texts(history(t, d, room)); !slices.Equal(got, want) {
+			return fmt.Errorf("history of room %s = %q, want %q", room, got, want)
+		}
+		return nil
+	})
 }
 
 // eventually retries f until it returns nil or the deadline passes.

@@ -282,12 +282,7 @@ func TestOnlyMemberRestartKeepsRoom(t *testing.T) {
 	bilal := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.others, DB: b.db, Name: "Bilal"})
 	must(t, bilal, "join", inv.Room, "--password", inv.Password)
 	must(t, bilal, "send", inv.Room, "the invitation still works")
-	eventually(t, 10*time.Second, func() error {
-		if got := texts(history(t, asha, inv.Room)); len(got) != 1 {
-			return fmt.Errorf("Asha's history = %q", got)
-		}
-		return nil
-	})
+	waitHistory(t, asha, inv.Room, "Bilal: the invitation still works")
 }
 
 // Saved rooms whose broker sessions cannot be opened at start (the broker
@@ -333,12 +328,7 @@ func TestPendingRoomsRejoin(t *testing.T) {
 	wantExit(t, bilal, drop.Password+"\n", exitRoomInactive, []string{"inactive"}, "join", drop.Room)
 	must(t, bilal, "join", keep.Room, "--password", keep.Password)
 	must(t, bilal, "send", keep.Room, "you are back")
-	eventually(t, 10*time.Second, func() error {
-		if got := texts(history(t, asha, keep.Room)); len(got) != 1 {
-			return fmt.Errorf("Asha's history = %q", got)
-		}
-		return nil
-	})
+	waitHistory(t, asha, keep.Room, "Bilal: you are back")
 }
 
 // While `sunoye tail` follows a room, the room counts as read, as with a
