@@ -3,14 +3,9 @@
 package notifier_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,60 +22,10 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // an idle machine: generous, because the test machine is not idle.
 const wait = 20 * time.Second
 
-// logBuffer collects a logger's output for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// count returns how many lines contain s.
-func (b *logBuffer) count(s string) int {
-	n := 0
-	for line := range strings.Lines(b.String()) {
-		if strings.Contains(line, s) {
-			n++
-		}
-	}
-	return n
-}
-
-// waitFor waits until the log has a line containing s.
-func (b *logBuffer) waitFor(t *testing.T, s string) {
+// waitLog waits until the log has a line containing s.
+func waitLog(t *testing.T, b *testenv.LogBuffer, s string) {
 	t.Helper()
-	eventually(t, "a log line with "+s, func() bool { return b.count(s) > 0 })
-}
-
-// testLogger logs through t.Log, so that output shows with the test
-// that made it, and only when it fails or runs with -v.
-func testLogger(t testing.TB) *slog.Logger {
-	if _, bench := t.(*testing.B); bench {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
-func newLogger() (*slog.Logger, *logBuffer) {
-	b := new(logBuffer)
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+	eventually(t, "a log line with "+s, func() bool { return b.Count(s) > 0 })
 }
 
 func eventually(t testing.TB, what string, cond func() bool) {
@@ -100,7 +45,7 @@ func newNotifier(t testing.TB, bus string, opt notifier.Options) *notifier.Notif
 	t.Helper()
 	opt.BusAddress = bus
 	if opt.Logger == nil {
-		opt.Logger = testLogger(t)
+		opt.Logger = testenv.TestLogger(t)
 	}
 	n, err := notifier.New(t.Context(), opt)
 	if err != nil {
@@ -179,7 +124,7 @@ func newService(t testing.TB, name, broker, dsn string) *rooms.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name, KDF: cheapKDF, Logger: testLogger(t)}, reg, tr, nil)
+	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name, KDF: cheapKDF, Logger: testenv.TestLogger(t)}, reg, tr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func TestMarkupEscaped(t *testing.T) {
 // flow again; when it goes, and another comes, too.
 func TestNoServer(t *testing.T) {
 	bus := testenv.SessionBus(t)
-	log, logs := newLogger()
+	log, logs := testenv.NewLogger()
 	nf := newNotifier(t, bus, notifier.Options{Logger: log, CallTimeout: 10 * time.Second})
 	for i := range 3 {
 		start := time.Now()
@@ -99,7 +99,7 @@ func TestNoServer(t *testing.T) {
 			t.Errorf("Notify %d without a server took %v; nobody owns the name, so the bus says so at once", i, d)
 		}
 	}
-	if n := logs.count(offLine); n != 1 || logs.count("no notification server on the session bus") != 1 {
+	if n := logs.Count(offLine); n != 1 || logs.Count("no notification server on the session bus") != 1 {
 		t.Errorf("%d lines saying notifications are off, want 1:\n%s", n, logs)
 	}
 
@@ -108,13 +108,13 @@ func TestNoServer(t *testing.T) {
 		t.Fatalf("Notify after the server started: %v", err)
 	}
 	srv.WaitCalls(t, 1, wait)
-	if logs.count("desktop notifications are on again") != 1 {
+	if logs.Count("desktop notifications are on again") != 1 {
 		t.Errorf("no line saying notifications are on again:\n%s", logs)
 	}
 
 	// The server quits: the Notifier hears of it and says so once.
 	srv.Stop()
-	eventually(t, "a second line saying notifications are off", func() bool { return logs.count(offLine) == 2 })
+	eventually(t, "a second line saying notifications are off", func() bool { return logs.Count(offLine) == 2 })
 	if err := nf.Notify(t.Context(), note("482913057", "Asha", "gone again")); !errors.Is(err, notifier.ErrUnavailable) {
 		t.Errorf("Notify after the server quit: %v", err)
 	}
@@ -126,7 +126,7 @@ func TestNoServer(t *testing.T) {
 	if call := srv2.WaitCalls(t, 1, wait)[0]; call.ReplacesID != 0 || strings.Contains(call.Summary, "new)") {
 		t.Errorf("first call to a new server replaces %d, summary %q", call.ReplacesID, call.Summary)
 	}
-	if n := logs.count(offLine); n != 2 {
+	if n := logs.Count(offLine); n != 2 {
 		t.Errorf("%d lines saying notifications are off, want 2:\n%s", n, logs)
 	}
 }
@@ -136,7 +136,7 @@ func TestNoServer(t *testing.T) {
 func TestServerNeverAnswers(t *testing.T) {
 	bus := testenv.SessionBus(t)
 	testenv.NotificationServer(t, bus, testenv.NotificationsNeverReply())
-	log, logs := newLogger()
+	log, logs := testenv.NewLogger()
 	// Without the timeout these calls would never return; with it, even
 	// a machine busy with other tests returns within three times it.
 	const timeout = time.Second
@@ -158,7 +158,7 @@ func TestServerNeverAnswers(t *testing.T) {
 			t.Errorf("Notify %d took %v, timeout %v", i, d, timeout)
 		}
 	}
-	if n := logs.count("does not answer"); n != 1 {
+	if n := logs.Count("does not answer"); n != 1 {
 		t.Errorf("%d lines saying the server does not answer, want 1:\n%s", n, logs)
 	}
 }
@@ -168,7 +168,7 @@ func TestServerNeverAnswers(t *testing.T) {
 // daemon.
 func TestNoSessionBus(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus-here"))
-	log, logs := newLogger()
+	log, logs := testenv.NewLogger()
 	nf := newNotifier(t, "", notifier.Options{Logger: log, CallTimeout: 10 * time.Second})
 	for range 3 {
 		start := time.Now()
@@ -180,7 +180,7 @@ func TestNoSessionBus(t *testing.T) {
 			t.Errorf("Notify without a bus took %v", d)
 		}
 	}
-	if n := logs.count(offLine); n != 1 || logs.count("no D-Bus session bus") != 1 {
+	if n := logs.Count(offLine); n != 1 || logs.Count("no D-Bus session bus") != 1 {
 		t.Errorf("%d lines saying notifications are off, want 1:\n%s", n, logs)
 	}
 }
@@ -310,7 +310,7 @@ func TestDunst(t *testing.T) {
 	display := testenv.Xvfb(t)
 	d := testenv.StartDunst(t, bus, display)
 	opened := make(chan rooms.ID, 1)
-	log, logs := newLogger()
+	log, logs := testenv.NewLogger()
 	c := newChat(t, newNotifier(t, bus, notifier.Options{Logger: log, OnOpen: func(r rooms.ID) { opened <- r }}))
 	if !strings.Contains(logs.String(), "body-markup") {
 		t.Errorf("dunst's capabilities are not logged, or lack body-markup:\n%s", logs)
@@ -319,7 +319,7 @@ func TestDunst(t *testing.T) {
 	send(t, c.bilal, c.room, "<b>hi</b> from Bilal")
 	eventually(t, "dunst to show the notification", func() bool { return d.Displayed(t) == 1 })
 	send(t, c.bilal, c.room, "and again")
-	logs.waitFor(t, "count=2")
+	waitLog(t, logs, "count=2")
 	if n := d.Displayed(t); n != 1 {
 		t.Errorf("dunst shows %d notifications after two messages, want 1", n)
 	}

@@ -63,7 +63,7 @@ func TestMessageNotifies(t *testing.T) {
 func TestBurstReplaces(t *testing.T) {
 	bus := testenv.SessionBus(t)
 	srv := testenv.NotificationServer(t, bus)
-	log, logs := newLogger()
+	log, logs := testenv.NewLogger()
 	c := newChat(t, newNotifier(t, bus, notifier.Options{Logger: log}))
 
 	for i := 1; i <= 5; i++ {
@@ -87,7 +87,7 @@ func TestBurstReplaces(t *testing.T) {
 	}
 
 	srv.Close(first, 2) // the user dismisses it
-	logs.waitFor(t, "NotificationClosed")
+	waitLog(t, logs, "NotificationClosed")
 	send(t, c.bilal, c.room, "after dismissing")
 	calls = waitBody(t, srv, "after dismissing")
 	last := calls[len(calls)-1]

@@ -13,8 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,33 +26,12 @@ import (
 // and busy.
 const wait = 30 * time.Second
 
-// logBuffer collects what the tray logs, for the tests to read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// count returns how many logged lines contain s.
-func (l *logBuffer) count(s string) int {
-	return strings.Count(l.String(), s)
-}
-
-func newLogger(t *testing.T) (*slog.Logger, *logBuffer) {
-	lb := &logBuffer{}
-	t.Cleanup(func() { t.Logf("tray log:\n%s", lb.String()) }) // shown with -v, or on failure
-	return slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), lb
+// newLogger returns a logger into a buffer that the test reads, and shows
+// it with -v or on failure.
+func newLogger(t *testing.T) (*slog.Logger, *testenv.LogBuffer) {
+	log, lb := testenv.NewLogger()
+	t.Cleanup(func() { t.Logf("tray log:\n%s", lb.String()) })
+	return log, lb
 }
 
 // broker is an embedded MQTT broker that can be stopped and started again

@@ -71,7 +71,7 @@ func TestRunWithoutSessionBus(t *testing.T) {
 	go func() { done <- tray.Run(ctx, tray.Options{Service: svc, Logger: log}) }()
 
 	const line = "tray icon cannot be shown: no D-Bus session bus"
-	eventually(t, "the no-bus line", func() (bool, string) { return logs.count(line) == 1, logs.String() })
+	eventually(t, "the no-bus line", func() (bool, string) { return logs.Count(line) == 1, logs.String() })
 	// The daemon goes on: the rooms work without the icon.
 	if _, err := svc.Create(t.Context(), ""); err != nil {
 		t.Fatalf("create a room without a tray: %v", err)
@@ -85,7 +85,7 @@ func TestRunWithoutSessionBus(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("Run did not return when its context ended")
 	}
-	if n := logs.count(line); n != 1 {
+	if n := logs.Count(line); n != 1 {
 		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
 	}
 }

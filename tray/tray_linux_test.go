@@ -77,7 +77,7 @@ func trayFlow(t *testing.T) {
 	// No tray host yet: the tray says so once, and registers when one
 	// appears.
 	eventually(t, "the no-tray-host line", func() (bool, string) {
-		return logs.count("no tray host (StatusNotifierWatcher)") == 1, logs.String()
+		return logs.Count("no tray host (StatusNotifierWatcher)") == 1, logs.String()
 	})
 	watcher := testenv.StatusNotifierWatcher(t, bus)
 	var itemID string
@@ -93,7 +93,7 @@ func trayFlow(t *testing.T) {
 	// (a panel reads them when it is shown the menu).
 	const renewed = "tray menu made anew for a new tray host"
 	eventually(t, "the menu made anew for the watcher", func() (bool, string) {
-		return logs.count(renewed) == 1, logs.String()
+		return logs.Count(renewed) == 1, logs.String()
 	})
 
 	var room rooms.ID
@@ -179,7 +179,7 @@ func trayFlow(t *testing.T) {
 			// Nothing here reads the menu before the host has: libdbusmenu-gtk
 			// needs the first look after the renewal (see menu.renew).
 			eventually(t, "the menu made anew for the real host", func() (bool, string) {
-				return logs.count(renewed) >= 2, logs.String()
+				return logs.Count(renewed) >= 2, logs.String()
 			})
 			// The bar draws the icon, red badge and all, at its left end.
 			iconArea := image.Rect(0, 0, 32, 32)
@@ -296,7 +296,7 @@ func trayFlow(t *testing.T) {
 			return
 		}
 	}
-	if n := logs.count("no tray host"); n != 1 {
+	if n := logs.Count("no tray host"); n != 1 {
 		t.Errorf("the no-tray-host line was logged %d times, want once", n)
 	}
 }

@@ -81,7 +81,9 @@ func serve(t *testing.T, svc *rooms.Service) (*web.Client, string) {
 	sock := filepath.Join(dir, "sunoye.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- web.NewServer(svc, web.Info{Version: "test"}, testLogger(t)).ServeUnix(ctx, sock) }()
+	go func() {
+		done <- web.NewServer(svc, web.Info{Version: "test"}, testenv.TestLogger(t)).ServeUnix(ctx, sock)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	c := web.NewClient(sock)
 	deadline := time.Now().Add(10 * time.Second)

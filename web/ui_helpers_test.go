@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"image/png"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -28,7 +27,7 @@ import (
 func startUI(t testing.TB, svc *rooms.Service, opt web.UIOptions) *web.UI {
 	t.Helper()
 	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.NewTextHandler(tbWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opt.Logger = testenv.TestLogger(t)
 	}
 	api := web.NewServer(svc, web.Info{Version: "test"}, opt.Logger)
 	ui, err := web.NewUI(svc, api, opt)
@@ -276,12 +275,4 @@ func checkScreenshot(t testing.TB, shot []byte, name string) {
 		}
 		t.Logf("screenshot saved to %s", p)
 	}
-}
-
-// tbWriter sends a log to a test's or a benchmark's.
-type tbWriter struct{ tb testing.TB }
-
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }

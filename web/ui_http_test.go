@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunoye/sunoye/internal/testenv"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
 )
@@ -86,8 +86,8 @@ func noRedirects() *http.Client {
 // Without the cookie nothing is served.
 func TestUILaunchTokenIsSpentOnFirstUse(t *testing.T) {
 	asha, _, room := twoMembers(t)
-	var logged syncBuffer
-	ui := startUI(t, asha, web.UIOptions{Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&logged, tbWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	var logged testenv.LogBuffer
+	ui := startUI(t, asha, web.UIOptions{Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&logged, testenv.TestLog(t)), &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	hc := noRedirects()
 
 	launch := ui.LaunchURL(web.RoomView(room))
@@ -167,24 +167,6 @@ func TestUILaunchTokenIsSpentOnFirstUse(t *testing.T) {
 	if tok := u.Query().Get("token"); strings.Contains(log, tok) || strings.Contains(log, c.Value) {
 		t.Errorf("the log holds the launch token or the session cookie:\n%s", log)
 	}
-}
-
-// syncBuffer is a bytes.Buffer for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // A launch URL that waited too long is refused, and stays refused.
@@ -631,7 +613,7 @@ func TestOpenWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := web.NewServer(svc, web.Info{Version: "test"}, testLogger(t))
+	api := web.NewServer(svc, web.Info{Version: "test"}, testenv.TestLogger(t))
 	dir, err := os.MkdirTemp("", "open")
 	if err != nil {
 		t.Fatal(err)
