@@ -32,6 +32,18 @@ func client(c *cobra.Command) (*web.Client, settings, error) {
 	return web.NewClient(socketPath(st.StateDir)), st, nil
 }
 
+// call runs do against the daemon of the resolved state directory, within
+// requestTimeout, and explains a daemon that is not running.
+func call(c *cobra.Command, do func(ctx context.Context, cl *web.Client) error) error {
+	cl, st, err := client(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
+	defer cancel()
+	return explain(do(ctx, cl), st)
+}
+
 // explain adds what to do to a no-daemon error.
 func explain(err error, st settings) error {
 	if errors.Is(err, web.ErrNoDaemon) {
@@ -68,20 +80,18 @@ out). A chosen one needs at least 8 characters. Share the number and the
 password with whoever should join; SunOye never stores the password.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cl, st, err := client(c)
-			if err != nil {
-				return err
-			}
 			if password != "" {
 				if err := rooms.CheckPassword(password); err != nil {
 					return err
 				}
 			}
-			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
-			defer cancel()
-			inv, err := cl.Create(ctx, password)
+			var inv web.InviteJSON
+			err := call(c, func(ctx context.Context, cl *web.Client) (err error) {
+				inv, err = cl.Create(ctx, password)
+				return err
+			})
 			if err != nil {
-				return explain(err, st)
+				return err
 			}
 			if asJSON {
 				return printJSON(c.OutOrStdout(), inv)
@@ -189,14 +199,9 @@ func newLeaveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl, st, err := client(c)
+			err = call(c, func(ctx context.Context, cl *web.Client) error { return cl.Leave(ctx, room) })
 			if err != nil {
 				return err
-			}
-			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
-			defer cancel()
-			if err := cl.Leave(ctx, room); err != nil {
-				return explain(err, st)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "left room %s\n", room)
 			return nil
@@ -211,15 +216,13 @@ func newRoomsCmd() *cobra.Command {
 		Short: "List the joined rooms",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			cl, st, err := client(c)
+			var rs []web.RoomJSON
+			err := call(c, func(ctx context.Context, cl *web.Client) (err error) {
+				rs, err = cl.Rooms(ctx)
+				return err
+			})
 			if err != nil {
 				return err
-			}
-			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
-			defer cancel()
-			rs, err := cl.Rooms(ctx)
-			if err != nil {
-				return explain(err, st)
 			}
 			if asJSON {
 				return printJSON(c.OutOrStdout(), rs)
@@ -269,16 +272,10 @@ func newSendCmd() *cobra.Command {
 			if err := rooms.CheckText(text); err != nil {
 				return err
 			}
-			cl, st, err := client(c)
-			if err != nil {
+			return call(c, func(ctx context.Context, cl *web.Client) error {
+				_, err := cl.Send(ctx, room, text)
 				return err
-			}
-			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
-			defer cancel()
-			if _, err := cl.Send(ctx, room, text); err != nil {
-				return explain(err, st)
-			}
-			return nil
+			})
 		},
 	}
 }

@@ -81,7 +81,8 @@ func TestSendRules(t *testing.T) {
 func TestNoDaemon(t *testing.T) {
 	bin := testenv.Sunoye(t)
 	dir := t.TempDir()
-	for _, args := range [][]string{{"rooms"}, {"create"}, {"send", "123456789", "hi"}, {"tail", "123456789"}} {
+	for _, args := range [][]string{{"rooms"}, {"create"}, {"send", "123456789", "hi"}, {"tail", "123456789"},
+		{"leave", "123456789"}, {"mute", "123456789"}, {"dnd", "on"}, {"join", "123456789", "--password", "tide-amber-4821"}} {
 		cmd := exec.Command(bin, append([]string{"--state-dir", dir}, args...)...)
 		cmd.Env = append(os.Environ(), "SUNOYE_CONFIG=/nonexistent")
 		out, err := cmd.CombinedOutput()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/sunoye/sunoye/web"
 )
 
 func newMuteCmd(mute bool) *cobra.Command {
@@ -21,14 +22,9 @@ func newMuteCmd(mute bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cl, st, err := client(c)
+			err = call(c, func(ctx context.Context, cl *web.Client) error { return cl.SetMuted(ctx, room, mute) })
 			if err != nil {
 				return err
-			}
-			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
-			defer cancel()
-			if err := cl.SetMuted(ctx, room, mute); err != nil {
-				return explain(err, st)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "room %s %s\n", room, done)
 			return nil
@@ -43,14 +39,9 @@ func newDNDCmd() *cobra.Command {
 		Args:      args(cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs)),
 		ValidArgs: []string{"on", "off"},
 		RunE: func(c *cobra.Command, a []string) error {
-			cl, st, err := client(c)
+			err := call(c, func(ctx context.Context, cl *web.Client) error { return cl.SetDoNotDisturb(ctx, a[0] == "on") })
 			if err != nil {
 				return err
-			}
-			ctx, cancel := context.WithTimeout(c.Context(), requestTimeout)
-			defer cancel()
-			if err := cl.SetDoNotDisturb(ctx, a[0] == "on"); err != nil {
-				return explain(err, st)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "do not disturb: %s\n", a[0])
 			return nil
