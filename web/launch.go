@@ -28,13 +28,8 @@ func (s *Server) SetLauncher(url func(View) string) {
 }
 
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) {
-	var req OpenRequest
-	if !s.decode(w, r, &req) {
-		return
-	}
-	v, err := ParseView(req.View)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, ErrorJSON{Error: err.Error(), Code: CodeBadRequest})
+	v, ok := s.view(w, r)
+	if !ok {
 		return
 	}
 	s.launcher.mu.Lock()

@@ -28,24 +28,35 @@ func (s *Server) SetOpener(open func(ctx context.Context, v View) error) {
 	s.opener.mu.Unlock()
 }
 
-// open serves POST /v1/open: show a chat window for a view. A room view
-// needs the room joined: a window for a room we are not in would only say so.
-func (s *Server) open(w http.ResponseWriter, r *http.Request) {
+// view decodes the OpenRequest of POST /v1/open and /v1/launch. A room
+// view needs the room joined: a window for a room we are not in would only
+// say so. It answers the request itself when it returns false.
+func (s *Server) view(w http.ResponseWriter, r *http.Request) (View, bool) {
 	var req OpenRequest
 	if !s.decode(w, r, &req) {
-		return
+		return View{}, false
 	}
 	v, err := ParseView(req.View)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, ErrorJSON{Error: err.Error(), Code: CodeBadRequest})
-		return
+		return View{}, false
 	}
 	if v.Kind == ViewRoom || v.Kind == ViewQuick {
 		if _, err := s.svc.Room(v.Room); err != nil {
 			s.fail(w, err)
-			return
+			return View{}, false
 		}
 	}
+	return v, true
+}
+
+// open serves POST /v1/open: show a chat window for a view.
+func (s *Server) open(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.view(w, r)
+	if !ok {
+		return
+	}
+	var err error
 	s.opener.mu.Lock()
 	open := s.opener.open
 	s.opener.mu.Unlock()

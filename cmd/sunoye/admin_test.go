@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"strings"
@@ -151,4 +154,42 @@ func TestDoctor(t *testing.T) {
 		want(t, lines, "ok  ", "notification server")
 		want(t, lines, "ok  ", "tray host")
 	})
+}
+
+// `sunoye open` on a daemon that cannot show windows says so and points to
+// --url; `sunoye open --url` prints a one-time link that opens the room in
+// a browser once, and is refused for a room not joined.
+func TestOpenFromCLI(t *testing.T) {
+	b := realBackend(t)
+	asha := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: b.first, DB: b.db, Name: "Asha",
+		Env: []string{"DISPLAY=", "WAYLAND_DISPLAY="}})
+	inv := create(t, asha)
+
+	wantExit(t, asha, "", exitError, []string{"--url"}, "open", inv.Room)
+	wantExit(t, asha, "", exitNotJoined, []string{"not joined"}, "open", "--url", "123456789")
+
+	link := strings.TrimSpace(must(t, asha, "open", "--url", inv.Room))
+	if !strings.HasPrefix(link, "http://127.0.0.1:") {
+		t.Fatalf("open --url printed %q, want a loopback link", link)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := browser.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "SunOye") {
+		t.Errorf("the link answered %d:\n%.300s", resp.StatusCode, page)
+	}
+	// The link is spent: another browser (no cookie) gets nothing from it.
+	again, err := (&http.Client{Timeout: 10 * time.Second}).Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Body.Close()
+	if again.StatusCode == http.StatusOK {
+		t.Error("the link opened the chat UI a second time")
+	}
 }
