@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
-	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/notifier"
 	"github.com/sunoye/sunoye/rooms"
 )
@@ -73,16 +72,9 @@ type chat struct {
 
 func newChat(t testing.TB, nf rooms.Notifier) *chat {
 	t.Helper()
-	b, err := mqttx.NewBroker("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	broker := roomstest.StartBroker(t)
 	dsn := "sqlite://" + filepath.Join(t.TempDir(), "registry.db")
-	c := &chat{asha: newService(t, "Asha", b.URL(), dsn), bilal: newService(t, "Bilal", b.URL(), dsn)}
+	c := &chat{asha: newService(t, "Asha", broker, dsn), bilal: newService(t, "Bilal", broker, dsn)}
 	c.asha.SetNotifier(nf)
 	// Run delivers the notifications; it ends before Shutdown (cleanups
 	// run last first).
@@ -115,25 +107,7 @@ func (c *chat) newRoom(t testing.TB) rooms.ID {
 
 func newService(t testing.TB, name, broker, dsn string) *rooms.Service {
 	t.Helper()
-	reg, err := db.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	tr, err := mqttx.New(mqttx.Config{Broker: broker})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name, KDF: cheapKDF, Logger: testenv.TestLogger(t)}, reg, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		svc.Shutdown(ctx)
-	})
-	return svc
+	return roomstest.NewService(t, roomstest.Config{Name: name, Broker: broker, DB: dsn, KDF: cheapKDF, Logger: testenv.TestLogger(t)})
 }
 
 // send has svc write text to room.

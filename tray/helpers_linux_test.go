@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
 	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/rooms"
@@ -78,30 +78,12 @@ func (br *broker) restart() {
 }
 
 // newService wires a Service to the broker and a SQLite registry, as the
-// daemon does.
+// daemon does. Its transport reconnects quickly, so that a restarted
+// broker is noticed within the test's patience.
 func newService(t *testing.T, name, brokerURL, dsn string) *rooms.Service {
 	t.Helper()
-	reg, err := db.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	// Reconnect quickly, so that a restarted broker is noticed within
-	// the test's patience.
-	tr, err := mqttx.New(mqttx.Config{Broker: brokerURL, MaxReconnectInterval: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name}, reg, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		svc.Shutdown(ctx)
-	})
-	return svc
+	return roomstest.NewService(t, roomstest.Config{Name: name, Broker: brokerURL, DB: dsn,
+		Transport: mqttx.Config{MaxReconnectInterval: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}})
 }
 
 // opener records which windows the tray asked for.

@@ -16,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sunoye/sunoye/db"
-	"github.com/sunoye/sunoye/mqttx"
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
 )
@@ -64,31 +63,7 @@ func newAPIFixture(t testing.TB) *apiFixture {
 // fuzzService is tbService with cheap room keys and no log.
 func fuzzService(t testing.TB, name, broker, dsn string) *rooms.Service {
 	t.Helper()
-	reg, err := db.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	tr, err := mqttx.New(mqttx.Config{Broker: broker, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name, KDF: fuzzKDF,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, reg, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		svc.Shutdown(sctx)
-	})
-	return svc
+	return roomstest.NewService(t, roomstest.Config{Name: name, Broker: broker, DB: dsn, KDF: fuzzKDF, Run: true})
 }
 
 // reset undoes what a request changed, so that every input meets the same

@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
-	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
 )
@@ -32,43 +31,14 @@ func TestMain(m *testing.M) {
 	testenv.Main(m)
 }
 
-// newService wires a Service to an embedded broker and registry, the way
-// the daemon does, for API tests.
+// newService wires a Service to a broker and registry, the way the daemon
+// does, for API tests.
 func newService(t *testing.T, name string, broker string, dsn string) *rooms.Service {
 	t.Helper()
-	reg, err := db.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	tr, err := mqttx.New(mqttx.Config{Broker: broker})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name}, reg, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		svc.Shutdown(ctx)
-	})
-	return svc
+	return roomstest.NewService(t, roomstest.Config{Name: name, Broker: broker, DB: dsn})
 }
 
-func newBroker(t *testing.T) string {
-	t.Helper()
-	b, err := mqttx.NewBroker("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b.URL()
-}
+func newBroker(t *testing.T) string { return roomstest.StartBroker(t) }
 
 // serve starts the API of svc on a unix socket and returns a client.
 func serve(t *testing.T, svc *rooms.Service) (*web.Client, string) {

@@ -16,9 +16,8 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
-	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
 )
@@ -70,45 +69,11 @@ func twoMembers(t testing.TB) (asha, bilal *rooms.Service, room rooms.ID) {
 // (heartbeat, notifications) runs until the test ends.
 func tbService(t testing.TB, name, broker, dsn string) *rooms.Service {
 	t.Helper()
-	reg, err := db.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	tr, err := mqttx.New(mqttx.Config{Broker: broker})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name}, reg, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		svc.Shutdown(sctx)
-	})
-	return svc
+	return roomstest.NewService(t, roomstest.Config{Name: name, Broker: broker, DB: dsn, Run: true})
 }
 
 // tbBroker is newBroker for tests and benchmarks alike.
-func tbBroker(t testing.TB) string {
-	t.Helper()
-	b, err := mqttx.NewBroker("127.0.0.1:0", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b.URL()
-}
+func tbBroker(t testing.TB) string { return roomstest.StartBroker(t) }
 
 // waitFor polls cond until it holds, failing the test after a deadline
 // generous enough for a loaded two-core machine.

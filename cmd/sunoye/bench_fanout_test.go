@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
-	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/rooms"
 )
 
@@ -46,21 +45,7 @@ func sunoyeFanOut(b *testing.B, broker, dsn string) fanOut {
 	b.Cleanup(func() { reg.Close() })
 	members := make([]*rooms.Service, fanOutMembers)
 	for i := range members {
-		tr, err := mqttx.New(mqttx.Config{Broker: broker})
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: fmt.Sprintf("member%02d", i),
-			Logger: slog.New(slog.DiscardHandler)}, reg, tr, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			svc.Shutdown(sctx)
-		})
-		members[i] = svc
+		members[i] = roomstest.NewService(b, roomstest.Config{Name: fmt.Sprintf("member%02d", i), Broker: broker, Registry: reg})
 	}
 	inv, err := members[0].Create(ctx, "")
 	if err != nil {

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
-	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/rooms"
 )
 
@@ -23,25 +20,7 @@ import (
 // benchService wires a Service to the broker and registry.
 func benchService(b *testing.B, broker, dsn, name string) *rooms.Service {
 	b.Helper()
-	reg, err := db.Open(b.Context(), dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { reg.Close() })
-	tr, err := mqttx.New(mqttx.Config{Broker: broker})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: name, Logger: slog.New(slog.DiscardHandler)}, reg, tr, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		svc.Shutdown(ctx)
-	})
-	return svc
+	return roomstest.NewService(b, roomstest.Config{Name: name, Broker: broker, DB: dsn})
 }
 
 func randHex() string {
