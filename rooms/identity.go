@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -50,4 +51,13 @@ func (id Identity) public() ed25519.PublicKey { return id.priv.Public().(ed25519
 func memberOf(pub ed25519.PublicKey) MemberID {
 	sum := sha256.Sum256(pub)
 	return MemberID(strings.ToLower(memberIDEncoding.EncodeToString(sum[:15])))
+}
+
+// localSecret is a secret of this identity for one purpose: derived from
+// the private seed, it never appears on the wire nor in the registry, so
+// nobody can compute what is derived from it without the state file.
+func (id Identity) localSecret(label string) []byte {
+	m := hmac.New(sha256.New, id.priv.Seed())
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }

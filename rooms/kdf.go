@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"runtime/debug"
 
@@ -110,7 +111,14 @@ const (
 	labelTopic    = "sunoye/v1 topic"
 	labelMember   = "sunoye/v1 member tag"
 	labelMessage  = "sunoye/v1 message key"
+	labelProof    = "sunoye/v2 join proof"
 )
+
+// verifierV2 is the first byte of a verifier of schema 2 and later:
+// 0x02 | SHA-256(join proof). A verifier of 32 bytes without it is the
+// legacy one, HMAC(K, labelVerifier), with which a registry cannot check a
+// join proof; rooms created before schema 2 keep it until they end.
+const verifierV2 = 2
 
 func (k Key) mac(label string) []byte {
 	m := hmac.New(sha256.New, k.master[:])
@@ -118,12 +126,51 @@ func (k Key) mac(label string) []byte {
 	return m.Sum(nil)
 }
 
-// Verifier is what the registry stores to check a password: an HMAC of a
-// constant under the key. It cannot be turned back into the key.
-func (k Key) Verifier() []byte { return k.mac(labelVerifier) }
+// JoinProof is what a member shows the registry to add a lease to the
+// room: an HMAC of a constant under the key. The registry keeps only its
+// SHA-256 (in the verifier), so reading the registry does not give it.
+func (k Key) JoinProof() []byte { return k.mac(labelProof) }
 
-// Verify compares v with this key's verifier in constant time.
-func (k Key) Verify(v []byte) bool { return subtle.ConstantTimeCompare(k.Verifier(), v) == 1 }
+// Verifier is what the registry stores to check a password and a join
+// proof: 0x02 | SHA-256(JoinProof). It cannot be turned back into the key
+// or the proof.
+func (k Key) Verifier() []byte {
+	sum := sha256.Sum256(k.JoinProof())
+	return append([]byte{verifierV2}, sum[:]...)
+}
+
+// Verify reports, in constant time, whether v is this key's verifier: the
+// current one, or the legacy one of rooms created before schema 2.
+func (k Key) Verify(v []byte) bool {
+	if len(v) == 1+sha256.Size && v[0] == verifierV2 {
+		return subtle.ConstantTimeCompare(k.Verifier(), v) == 1
+	}
+	return subtle.ConstantTimeCompare(k.mac(labelVerifier), v) == 1
+}
+
+// Errors of CheckProof.
+var (
+	// ErrLegacyVerifier: the room's verifier predates join proofs, so the
+	// registry cannot check one.
+	ErrLegacyVerifier = errors.New("legacy verifier: join proofs cannot be checked")
+	errBadProof       = fmt.Errorf("%w: the join proof does not match the room", ErrWrongPassword)
+)
+
+// CheckProof reports whether proof matches a room's verifier, as a
+// registry checks it before adding a lease: nil if it does,
+// ErrLegacyVerifier if the verifier cannot check proofs, an error
+// matching ErrWrongPassword otherwise. (The stored procedures of the
+// MySQL registry compute the same in SQL.)
+func CheckProof(verifier, proof []byte) error {
+	if len(verifier) != 1+sha256.Size || verifier[0] != verifierV2 {
+		return ErrLegacyVerifier
+	}
+	sum := sha256.Sum256(proof)
+	if subtle.ConstantTimeCompare(sum[:], verifier[1:]) != 1 {
+		return errBadProof
+	}
+	return nil
+}
 
 // tag names the room on the broker. It is derived from the key rather than
 // the room number, so the broker (a public one, say) cannot tell which room

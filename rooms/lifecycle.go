@@ -40,17 +40,18 @@ func (s *Service) heartbeat(ctx context.Context) {
 	s.mu.Lock()
 	leases := make([]Lease, 0, len(s.rooms)+len(s.pending))
 	for _, r := range s.rooms {
-		leases = append(leases, Lease{Room: r.id, Generation: r.gen})
+		leases = append(leases, s.lease(r.id, r.gen, r.key))
 	}
 	for _, sr := range s.pending {
-		leases = append(leases, Lease{Room: sr.ID, Generation: sr.Generation})
+		key, _ := KeyFromBytes(sr.Key) // checked by Restore
+		leases = append(leases, s.lease(sr.ID, sr.Generation, key))
 	}
 	s.mu.Unlock()
 	if len(leases) == 0 {
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, registryTimeout)
-	counts, gone, err := s.reg.Renew(cctx, s.me, leases, s.cfg.LeaseTTL)
+	counts, gone, err := s.reg.Renew(cctx, leases, s.cfg.LeaseTTL)
 	cancel()
 	s.mu.Lock()
 	wasDown := s.dbDown
@@ -82,17 +83,17 @@ func (s *Service) heartbeat(ctx context.Context) {
 	s.retryPending(ctx)
 }
 
-// dropPending forgets a saved room that will not be rejoined, and reports
-// whether it was pending.
-func (s *Service) dropPending(id ID) bool {
+// dropPending forgets a saved room that will not be rejoined, and returns
+// it if it was pending.
+func (s *Service) dropPending(id ID) (SavedRoom, bool) {
 	s.mu.Lock()
-	_, ok := s.pending[id]
+	sr, ok := s.pending[id]
 	delete(s.pending, id)
 	s.mu.Unlock()
 	if ok {
 		s.save()
 	}
-	return ok
+	return sr, ok
 }
 
 // closed drops a room that ended without us leaving it: its number was
@@ -104,7 +105,7 @@ func (s *Service) closed(ctx context.Context, id ID) {
 	defer s.opMu.Unlock()
 	r := s.room(id)
 	if r == nil {
-		if s.dropPending(id) {
+		if _, ok := s.dropPending(id); ok {
 			s.log.Warn("saved room dropped: it was empty and its number has been reused", "room", id)
 		}
 		return
@@ -150,12 +151,12 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 			continue
 		}
 		keys[sr.ID], byID[sr.ID] = key, sr
-		leases = append(leases, Lease{Room: sr.ID, Generation: sr.Generation})
+		leases = append(leases, s.lease(sr.ID, sr.Generation, key))
 	}
 	if len(leases) == 0 {
 		return nil
 	}
-	counts, gone, err := s.reg.Renew(ctx, s.me, leases, s.cfg.LeaseTTL)
+	counts, gone, err := s.reg.Renew(ctx, leases, s.cfg.LeaseTTL)
 	if err != nil {
 		// Nothing is saved over the state file: the rooms are all still
 		// there for the next start.
@@ -250,7 +251,7 @@ func (s *Service) Shutdown(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			s.detach(ctx, r, false)
-			if err := s.reg.Leave(ctx, r.id, s.me); err != nil {
+			if err := s.reg.Leave(ctx, r.id, s.credentials(r.key).Token); err != nil {
 				s.log.Warn("release lease at shutdown (it will expire)", "room", r.id, "err", err)
 			}
 		}()

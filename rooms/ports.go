@@ -40,7 +40,9 @@ type Record struct {
 	Salt       []byte
 	KDF        KDFParams
 	// Verifier is derived from the room key (see Key.Verifier); it lets a
-	// client check a password without the registry ever seeing it.
+	// client check a password, and the registry check a join proof
+	// (CheckProof), without the registry ever seeing the password or the
+	// key.
 	Verifier []byte
 }
 
@@ -52,11 +54,28 @@ type Status struct {
 	Active bool
 }
 
+// Credentials are what a member shows the registry for one room. The
+// registry keeps only one-way images of both, so that nobody who can read
+// it can present them.
+type Credentials struct {
+	// Proof shows that the member knows the room key (Key.JoinProof): the
+	// registry checks it against the room's verifier (CheckProof) before
+	// it adds a lease. Without it nobody can add a lease to a room.
+	Proof []byte
+	// Token names the member's lease and proves that it holds it: the
+	// registry keeps only its SHA-256, and renews or ends a lease only for
+	// the caller who shows the token. It is secret, and different in
+	// every room and generation, so the registry cannot link one member's
+	// rooms.
+	Token []byte
+}
+
 // Lease names one membership that a member holds: a room in a given
-// generation.
+// generation, with the member's credentials for it.
 type Lease struct {
 	Room       ID
 	Generation int64
+	Credentials
 }
 
 // Registry is the shared room registry (MySQL, or the embedded database).
@@ -65,34 +84,50 @@ type Lease struct {
 // crashes stops being counted without anybody cleaning up. A room is active
 // while it has a live lease; the registry derives that from the leases
 // rather than storing it, so it cannot drift.
+//
+// The registry is shared with people who may be hostile, and it enforces
+// these rules itself (in stored procedures on MySQL), whatever its callers
+// do: a lease is added only with a proof that matches the room's verifier;
+// a lease is renewed or ended only with its token; a room's salt, KDF
+// parameters and verifier change only when the number is reused, which it
+// can be only while the room has no live lease.
 type Registry interface {
-	// Create stores rec as a new room with creator's lease, atomically. If
-	// rec.ID names an active room it returns ErrRoomTaken; an inactive room
-	// with that number is replaced, and its old leases removed. It returns
-	// the record as stored: Generation is assigned by the registry.
-	Create(ctx context.Context, rec Record, creator MemberID, ttl time.Duration) (Record, error)
+	// Create stores rec as a new room with the creator's lease,
+	// atomically. If rec.ID names an active room it returns ErrRoomTaken;
+	// an inactive room with that number is replaced, and its old leases
+	// removed. It returns the record as stored: Generation is assigned by
+	// the registry. cred.Proof must match rec.Verifier.
+	Create(ctx context.Context, rec Record, cred Credentials, ttl time.Duration) (Record, error)
 
 	// Lookup returns a room's record and status, or ErrNoSuchRoom.
 	Lookup(ctx context.Context, id ID) (Record, Status, error)
 
-	// Join gives member a lease of length ttl on room id in generation gen.
-	// It returns ErrNoSuchRoom if the number is unknown and ErrRoomInactive
-	// if the room has no live lease or its generation is not gen. A
+	// Join gives the holder of cred a lease of length ttl on room id in
+	// generation gen. It returns ErrNoSuchRoom if the number is unknown,
+	// ErrRoomInactive if the room has no live lease or its generation is
+	// not gen, and ErrWrongPassword if cred.Proof does not match. A
 	// member's own live lease counts: a daemon that crashed and restarts
 	// within its lease keeps its room. Joining again renews the lease.
-	Join(ctx context.Context, id ID, gen int64, member MemberID, ttl time.Duration) error
+	Join(ctx context.Context, id ID, gen int64, cred Credentials, ttl time.Duration) error
 
-	// Renew extends member's leases on the given rooms to ttl from now. A
-	// lease that lapsed (the database was unreachable for a while) is taken
-	// again as long as the room's generation is unchanged: the member never
-	// left. It returns the number of live leases of each room it renewed,
-	// and lists as gone the rooms whose generation changed or that no longer
-	// exist.
-	Renew(ctx context.Context, member MemberID, leases []Lease, ttl time.Duration) (counts map[ID]int, gone []ID, err error)
+	// Renew extends the given leases to ttl from now. A lease that lapsed
+	// (the database was unreachable for a while) or whose row is missing
+	// is taken again, with its proof, as long as the room's generation is
+	// unchanged: the member never left. It returns the number of live
+	// leases of each room it renewed, and lists as gone the rooms that no
+	// longer exist or whose generation changed.
+	Renew(ctx context.Context, leases []Lease, ttl time.Duration) (counts map[ID]int, gone []ID, err error)
 
-	// Leave ends member's lease on room id. Leaving a room one is not in is
-	// not an error.
-	Leave(ctx context.Context, id ID, member MemberID) error
+	// Reregister puts back a room that the registry lost (its rows were
+	// deleted) as its members know it, generation included, with the
+	// caller's lease; if the room is there as rec describes it, it only
+	// renews the caller's lease. It returns ErrRoomTaken if the number
+	// names another room (another generation or verifier).
+	Reregister(ctx context.Context, rec Record, cred Credentials, ttl time.Duration) error
+
+	// Leave ends the lease of token's holder on room id. Leaving a room
+	// one is not in is not an error.
+	Leave(ctx context.Context, id ID, token []byte) error
 
 	// Close releases the registry's resources.
 	Close() error

@@ -55,13 +55,16 @@ type StateStore interface {
 // Service joins, leaves and sends: the daemon's core. It is safe for
 // concurrent use.
 type Service struct {
-	cfg   Config
-	me    MemberID
-	reg   Registry
-	tr    Transport
-	store StateStore
-	log   *slog.Logger
-	hub   hub
+	cfg Config
+	me  MemberID
+	// tokenKey and clientKey are secrets of this identity (see
+	// Identity.localSecret) behind lease tokens and client ids.
+	tokenKey, clientKey []byte
+	reg                 Registry
+	tr                  Transport
+	store               StateStore
+	log                 *slog.Logger
+	hub                 hub
 
 	// opMu serialises changes of membership (create, join, leave), so that
 	// two requests for one room cannot race each other into two sessions.
@@ -116,19 +119,21 @@ func NewService(cfg Config, reg Registry, tr Transport, store StateStore) (*Serv
 		return nil, err
 	}
 	return &Service{
-		cfg:      cfg,
-		me:       cfg.Identity.Member(),
-		reg:      reg,
-		tr:       tr,
-		store:    store,
-		log:      cfg.Logger,
-		rooms:    make(map[ID]*room),
-		name:     cfg.Name,
-		focused:  make(map[ID]int),
-		failures: make(map[ID]*failures),
-		notes:    newNoteQueue(),
-		kdfSlots: make(chan struct{}, kdfParallel),
-		pending:  make(map[ID]SavedRoom),
+		cfg:       cfg,
+		me:        cfg.Identity.Member(),
+		tokenKey:  cfg.Identity.localSecret(labelLeaseToken),
+		clientKey: cfg.Identity.localSecret(labelClientID),
+		reg:       reg,
+		tr:        tr,
+		store:     store,
+		log:       cfg.Logger,
+		rooms:     make(map[ID]*room),
+		name:      cfg.Name,
+		focused:   make(map[ID]int),
+		failures:  make(map[ID]*failures),
+		notes:     newNoteQueue(),
+		kdfSlots:  make(chan struct{}, kdfParallel),
+		pending:   make(map[ID]SavedRoom),
 	}, nil
 }
 
@@ -189,7 +194,7 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 	const attempts = 20
 	for i := 0; ; i++ {
 		rec.ID = NewID()
-		stored, err := s.reg.Create(ctx, rec, s.me, s.cfg.LeaseTTL)
+		stored, err := s.reg.Create(ctx, rec, s.credentials(key), s.cfg.LeaseTTL)
 		if errors.Is(err, ErrRoomTaken) && i < attempts {
 			continue
 		}
@@ -200,7 +205,7 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 		break
 	}
 	if err := s.attach(ctx, rec.ID, rec.Generation, key, attachOptions{password: password}); err != nil {
-		s.releaseLease(rec.ID)
+		s.releaseLease(rec.ID, key)
 		return Invite{}, fmt.Errorf("create room %s: %w", rec.ID, err)
 	}
 	s.log.Info("room created", "room", rec.ID)
@@ -245,11 +250,11 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 		}
 		return nil
 	}
-	if err := s.reg.Join(ctx, id, rec.Generation, s.me, s.cfg.LeaseTTL); err != nil {
+	if err := s.reg.Join(ctx, id, rec.Generation, s.credentials(key), s.cfg.LeaseTTL); err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
 	if err := s.attach(ctx, id, rec.Generation, key, attachOptions{password: password}); err != nil {
-		s.releaseLease(id)
+		s.releaseLease(id, key)
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
 	if r := s.room(id); r != nil {
@@ -275,10 +280,11 @@ func (s *Service) Leave(ctx context.Context, id ID) error {
 	defer s.opMu.Unlock()
 	r := s.room(id)
 	if r == nil {
-		if s.dropPending(id) {
+		if sr, ok := s.dropPending(id); ok {
 			// Saved but never reopened in this run: there is no session to
 			// close here, only the lease and the saved key.
-			if err := s.reg.Leave(ctx, id, s.me); err != nil {
+			key, _ := KeyFromBytes(sr.Key) // checked by Restore
+			if err := s.reg.Leave(ctx, id, s.credentials(key).Token); err != nil {
 				return fmt.Errorf("leave room %s: left, but the registry did not hear it (the lease will expire): %w", id, err)
 			}
 			s.log.Info("room left", "room", id)
@@ -295,7 +301,7 @@ func (s *Service) Leave(ctx context.Context, id ID) error {
 	s.mu.Unlock()
 	s.detach(ctx, r, true)
 	s.save()
-	err := s.reg.Leave(ctx, id, s.me)
+	err := s.reg.Leave(ctx, id, s.credentials(r.key).Token)
 	s.hub.emit(Event{Kind: EventLeft, Room: id})
 	s.log.Info("room left", "room", id)
 	if err != nil {
@@ -366,10 +372,10 @@ func (s *Service) room(id ID) *room {
 
 // releaseLease gives a lease back after a failed join, on a fresh context:
 // the caller's may be what failed.
-func (s *Service) releaseLease(id ID) {
+func (s *Service) releaseLease(id ID, k Key) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.reg.Leave(ctx, id, s.me); err != nil {
+	if err := s.reg.Leave(ctx, id, s.credentials(k).Token); err != nil {
 		s.log.Warn("release lease after failed join", "room", id, "err", err)
 	}
 }

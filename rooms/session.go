@@ -11,13 +11,6 @@ import (
 // background.
 const publishTimeout = 10 * time.Second
 
-// clientID names a room's broker session: stable across restarts (the
-// member's tag in the room), so the broker keeps queueing the room's
-// messages while the daemon is down, and unique per member and room.
-func (s *Service) clientID(r *room) string {
-	return "sunoye-" + r.topics.memberTag(s.me)
-}
-
 // attachOptions are what a room starts with.
 type attachOptions struct {
 	password  string // known in this run (create, join); never saved
@@ -38,7 +31,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	r.seenUntil = opt.seenUntil
 	r.members[s.me] = s.Name()
 	sess, err := s.tr.Open(ctx, SessionConfig{
-		ClientID: s.clientID(r),
+		ClientID: s.clientID(key),
 		Filters:  []string{r.topics.filter},
 		// An empty retained payload deletes the member's retained presence:
 		// if this daemon dies, the broker tells the others at once.
