@@ -70,7 +70,7 @@ func presenceSeeds(t testing.TB, key Key, asha, bilal Identity) []struct {
 } {
 	tp := topicsFor(key)
 	at := tp.presenceOf(bilal.Member())
-	msg := body{Type: typeMessage, ID: "abc123", Name: "Bilal", TS: 1764111349123, Text: "hello"}
+	msg := body{Type: typeMessage, ID: "abc123", Name: "Bilal", TS: 1764111349123, Text: "hello", Run: 1, Seq: 1}
 	return []struct {
 		level   string
 		payload []byte

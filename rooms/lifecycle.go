@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ func (s *Service) heartbeat(ctx context.Context) {
 	if len(leases) == 0 {
 		return
 	}
+	s.refreshPresence()
 	cctx, cancel := context.WithTimeout(ctx, registryTimeout)
 	counts, gone, err := s.reg.Renew(cctx, leases, s.cfg.LeaseTTL)
 	cancel()
@@ -60,6 +62,9 @@ func (s *Service) heartbeat(ctx context.Context) {
 	if err != nil {
 		if !wasDown {
 			s.log.Warn("registry unreachable: rooms keep chatting; leases will be renewed when it answers", "err", err)
+		}
+		for _, r := range s.joined() {
+			s.setRegistry(r, RegistryUnreachable)
 		}
 		return
 	}
@@ -75,12 +80,99 @@ func (s *Service) heartbeat(ctx context.Context) {
 			if changed {
 				s.hub.emit(Event{Kind: EventMembers, Room: id})
 			}
+			s.setRegistry(r, RegistryOK)
 		}
 	}
 	for _, id := range gone {
-		s.closed(ctx, id)
+		s.gone(ctx, id)
 	}
 	s.retryPending(ctx)
+}
+
+// joined returns the joined rooms.
+func (s *Service) joined() []*room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// setRegistry records what the registry said of r, and tells the user
+// when that changes.
+func (s *Service) setRegistry(r *room, state string) {
+	r.mu.Lock()
+	changed := r.registry != state
+	r.registry = state
+	r.mu.Unlock()
+	if changed {
+		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
+	}
+}
+
+// refreshPresence announces this member again in every room, so that the
+// others keep it in their member lists, and drops the members whose
+// presence has not come for PresenceTTL.
+func (s *Service) refreshPresence() {
+	now := time.Now()
+	for _, r := range s.joined() {
+		s.reannounce(r)
+		r.mu.Lock()
+		changed := r.expire(s.me, now, s.cfg.PresenceTTL)
+		r.mu.Unlock()
+		if changed {
+			s.hub.emit(Event{Kind: EventMembers, Room: r.id})
+		}
+	}
+}
+
+// gone handles a room that the registry says is gone: its rows were
+// deleted, or its number names another room now. The registry is not
+// trusted to end a conversation: the room is registered again as its
+// members know it where that can be done. Where it cannot (the number was
+// given to a new room), the room goes on over the broker as long as
+// anyone else is in it, and the user is told; only a room that has nobody
+// else in it, its number reused, is closed — our lease lapsed (a laptop
+// asleep) and the room ended without us.
+func (s *Service) gone(ctx context.Context, id ID) {
+	r := s.room(id)
+	if r == nil {
+		return // pending: decided once its session is open
+	}
+	r.mu.Lock()
+	rec := r.rec
+	alone := !r.others(s.me) && time.Since(r.attached) > s.cfg.Heartbeat
+	r.mu.Unlock()
+	if len(rec.Salt) == 0 {
+		// Joined before records were saved: ask the registry what it has.
+		if found, _, err := s.reg.Lookup(ctx, id); err == nil && found.Generation == r.gen && r.key.Verify(found.Verifier) {
+			rec = found
+		}
+	}
+	var err error
+	if len(rec.Salt) > 0 {
+		cctx, cancel := context.WithTimeout(ctx, registryTimeout)
+		err = s.reg.Reregister(cctx, rec, s.credentials(r.key), s.cfg.LeaseTTL)
+		cancel()
+		if err == nil {
+			s.log.Warn("the registry had lost this room; registered it again", "room", id)
+			s.setRegistry(r, RegistryOK)
+			return
+		}
+	}
+	if errors.Is(err, ErrRoomTaken) {
+		if alone {
+			s.closed(ctx, id)
+			return
+		}
+		s.log.Warn("the registry gave this room's number to another room; the conversation goes on over the broker, but nobody new can join it by number", "room", id)
+		s.setRegistry(r, RegistryReused)
+		return
+	}
+	s.log.Warn("the registry lost this room and it could not be registered again; the conversation goes on over the broker, and it is tried again at every heartbeat", "room", id, "err", err)
+	s.setRegistry(r, RegistryLost)
 }
 
 // dropPending forgets a saved room that will not be rejoined, and returns
@@ -97,7 +189,8 @@ func (s *Service) dropPending(id ID) (SavedRoom, bool) {
 }
 
 // closed drops a room that ended without us leaving it: its number was
-// reused by a new room while our lease had lapsed.
+// reused by a new room while our lease had lapsed, and nobody else is in
+// it (see gone).
 func (s *Service) closed(ctx context.Context, id ID) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 	defer cancel()
@@ -105,9 +198,6 @@ func (s *Service) closed(ctx context.Context, id ID) {
 	defer s.opMu.Unlock()
 	r := s.room(id)
 	if r == nil {
-		if _, ok := s.dropPending(id); ok {
-			s.log.Warn("saved room dropped: it was empty and its number has been reused", "room", id)
-		}
 		return
 	}
 	// Out of the joined rooms first, as in Leave.
@@ -123,8 +213,8 @@ func (s *Service) closed(ctx context.Context, id ID) {
 // Restore rejoins the rooms saved by an earlier run, with their keys: one
 // registry call takes the leases back (a room keeps its members across
 // their restarts as long as its number was not given to a new room), then
-// each room's broker session is opened. A room that is gone meanwhile is
-// dropped, and logged. A room whose session cannot be opened stays saved
+// each room's broker session is opened. A room that the registry says is
+// gone meanwhile is opened all the same (see gone). A room whose session cannot be opened stays saved
 // and is tried again at each heartbeat: its key must not be lost to a
 // passing failure. Only an unreachable registry fails Restore, and then
 // nothing is changed.
@@ -165,10 +255,10 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 		s.mu.Unlock()
 		return fmt.Errorf("rejoin %d rooms: %w", len(leases), err)
 	}
-	for _, id := range gone {
-		s.log.Info("room closed while SunOye was not running (its number now names another room); dropped", "room", id)
-		delete(byID, id)
-	}
+	// Rooms the registry says are gone are opened all the same: the
+	// first heartbeat registers them again, or closes them if nobody
+	// else is in them (see gone).
+	_ = gone
 
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, restoreParallel)
@@ -178,7 +268,7 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := s.attach(ctx, id, sr.Generation, keys[id], attachOptions{muted: sr.Muted, seenUntil: sr.SeenUntil}); err != nil {
+			if err := s.attach(ctx, id, sr.Generation, keys[id], savedOptions(sr)); err != nil {
 				s.log.Error("rejoin room: kept, to try again", "room", id, "err", err)
 				s.mu.Lock()
 				s.pending[id] = sr
@@ -194,6 +284,12 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// savedOptions are the attachOptions of a saved room.
+func savedOptions(sr SavedRoom) attachOptions {
+	rec, _ := sr.record()
+	return attachOptions{rec: rec, muted: sr.Muted, joinedAt: sr.JoinedAt, marks: sr.Marks}
 }
 
 // retryPending tries again to open the sessions of saved rooms that could
@@ -216,7 +312,7 @@ func (s *Service) retryPending(ctx context.Context) {
 		}
 		key, _ := KeyFromBytes(sr.Key) // checked by Restore
 		actx, cancel := context.WithTimeout(ctx, registryTimeout)
-		err := s.attach(actx, sr.ID, sr.Generation, key, attachOptions{muted: sr.Muted, seenUntil: sr.SeenUntil})
+		err := s.attach(actx, sr.ID, sr.Generation, key, savedOptions(sr))
 		cancel()
 		if err != nil {
 			s.log.Warn("rejoin room: still failing", "room", sr.ID, "err", err)
@@ -233,10 +329,7 @@ func (s *Service) retryPending(ctx context.Context) {
 func (s *Service) Shutdown(ctx context.Context) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	// The last save says until when this run saw the rooms: a message from
-	// before then, published again by someone who recorded it, is not
-	// shown again after the restart (see replayWindow).
-	s.saveAll(time.Now().UnixMilli())
+	s.save()
 	s.mu.Lock()
 	rs := make([]*room, 0, len(s.rooms))
 	for _, r := range s.rooms {

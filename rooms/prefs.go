@@ -101,7 +101,7 @@ func (s *Service) SetName(name string) error {
 		r.mu.Lock()
 		r.members[s.me] = name
 		r.mu.Unlock()
-		go s.announce(r)
+		go s.announce(r, false)
 	}
 	return nil
 }

@@ -4,11 +4,30 @@ import (
 	"crypto/cipher"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // seenLimit bounds de-duplication memory per room (ids of 32 bytes: about
 // 300 KiB per room at most).
 const seenLimit = 8192
+
+// Registry states of a joined room (RoomInfo.Registry). The registry is
+// not trusted to end a conversation: whatever it says, a room goes on over
+// the broker until the user leaves it.
+const (
+	// RegistryOK: the lease was renewed at the last heartbeat.
+	RegistryOK = "ok"
+	// RegistryUnreachable: the registry did not answer; the lease will be
+	// renewed when it does.
+	RegistryUnreachable = "unreachable"
+	// RegistryReused: the registry gave the room's number to another room
+	// (its rows were replaced). The conversation goes on over the broker
+	// with the members who are in it; nobody new can join it by number.
+	RegistryReused = "reused"
+	// RegistryLost: the registry lost the room and it could not be
+	// registered again yet (it is tried at every heartbeat).
+	RegistryLost = "lost"
+)
 
 // room is a joined room's runtime state.
 type room struct {
@@ -19,41 +38,64 @@ type room struct {
 	topics topics
 
 	mu       sync.Mutex
+	rec      Record // as the registry had it when we joined; for Reregister
 	sess     Session
 	password string // known only if given in this run; never saved
 	hist     *history
 	seen     *seenSet
-	members  map[MemberID]string // live presence: member → display name
-	tags     map[string]MemberID // member tags seen on presence topics
+	members  map[MemberID]string    // live presence: member → display name
+	heard    map[MemberID]time.Time // when each member's presence last came
+	tags     map[string]MemberID    // member tags seen on presence topics
 	unread   int
 	muted    bool
 	leases   int    // live leases in the registry, as of the last heartbeat
+	registry string // one of the Registry* states
 	rejected uint64 // payloads that did not open or were malformed
-	// seenUntil is SavedRoom.SeenUntil of the run that restored the room;
-	// it is read without the lock: set before the session opens.
-	seenUntil int64
+	replayed uint64 // genuine payloads shown before, published again
+
+	// joinedAt is when this member joined the room (Unix ms; kept across
+	// restarts): a message of an unknown sender from before then is a
+	// replay. marks say how far each sender's messages were shown; seq
+	// counts our own messages in this run.
+	joinedAt  int64
+	marks     marks
+	seq       uint64
+	attached  time.Time
+	holdUntil time.Time
+	held      []heldMessage
 
 	// announcing is set while a reannounce goroutine runs; announceWanted
 	// asks it for one more announcement (see Service.reannounce).
 	announcing, announceWanted atomic.Bool
 	// announceMu orders announcements with detach; leaving, set by detach
-	// under it, ends them (see Service.announce).
-	announceMu sync.Mutex
-	leaving    bool
+	// under it, ends them (see Service.announce). lastAnnounce paces them.
+	announceMu   sync.Mutex
+	leaving      bool
+	lastAnnounce time.Time
+}
+
+// heldMessage is a message held back until its sender's presence tells
+// whether it is new (see holdWindow).
+type heldMessage struct {
+	sender MemberID
+	b      body
 }
 
 func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 	return &room{
-		id:      id,
-		gen:     gen,
-		key:     key,
-		aead:    newAEAD(key),
-		topics:  topicsFor(key),
-		hist:    newHistory(historyLimit),
-		seen:    newSeenSet(seenLimit),
-		members: make(map[MemberID]string),
-		tags:    make(map[string]MemberID),
-		leases:  1,
+		id:       id,
+		gen:      gen,
+		key:      key,
+		aead:     newAEAD(key),
+		topics:   topicsFor(key),
+		hist:     newHistory(historyLimit),
+		seen:     newSeenSet(seenLimit),
+		members:  make(map[MemberID]string),
+		heard:    make(map[MemberID]time.Time),
+		tags:     make(map[string]MemberID),
+		marks:    make(marks),
+		leases:   1,
+		registry: RegistryOK,
 	}
 }
 
@@ -61,6 +103,99 @@ func (r *room) session() Session {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sess
+}
+
+// admission is what becomes of an incoming message.
+type admission int
+
+const (
+	admitNew  admission = iota // show it
+	admitSeen                  // shown before, or a replay: drop it
+	admitHold                  // wait for the sender's presence
+)
+
+// admit decides, under r.mu, whether message b of sender is new, and if it
+// is, records it in the sender's mark. The caller saves the marks before
+// showing the message.
+func (r *room) admit(sender MemberID, b body, now time.Time) admission {
+	mk, known := r.marks[sender]
+	if !known && b.TS < r.joinedAt {
+		// Stamped before we joined, by a sender we know nothing of: a
+		// replay of something we were never sent, unless the sender's
+		// clock is behind. Its presence will tell; until then, wait.
+		if now.Before(r.holdUntil) && len(r.held) < maxHeld {
+			r.held = append(r.held, heldMessage{sender: sender, b: b})
+			return admitHold
+		}
+		if b.TS < r.joinedAt-replaySkew.Milliseconds() {
+			return admitSeen
+		}
+	}
+	if mk == nil {
+		mk = r.marks.get(sender)
+	}
+	if !mk.accept(b.Run, b.Seq) {
+		return admitSeen
+	}
+	return admitNew
+}
+
+// release takes the held messages of sender (all of them if sender is
+// empty) off the hold list.
+func (r *room) release(sender MemberID) []heldMessage {
+	var out, keep []heldMessage
+	for _, h := range r.held {
+		if sender == "" || h.sender == sender {
+			out = append(out, h)
+		} else {
+			keep = append(keep, h)
+		}
+	}
+	r.held = keep
+	return out
+}
+
+// heardFrom records member's presence, and reports whether the member
+// list changed.
+func (r *room) heardFrom(member MemberID, tag, name string, now time.Time) bool {
+	old, was := r.members[member]
+	r.members[member] = name
+	r.heard[member] = now
+	r.tags[tag] = member
+	return !was || old != name
+}
+
+// expire drops the members (but self) whose presence has not come for
+// ttl, and reports whether any was dropped: a presence with no live
+// session behind it (planted, or left behind by a broker that lost a Will)
+// does not stay.
+func (r *room) expire(self MemberID, now time.Time, ttl time.Duration) bool {
+	changed := false
+	for m := range r.members {
+		if m != self && now.Sub(r.heard[m]) > ttl {
+			delete(r.members, m)
+			delete(r.heard, m)
+			changed = true
+		}
+	}
+	if changed {
+		for tag, m := range r.tags {
+			if _, ok := r.members[m]; !ok {
+				delete(r.tags, tag)
+			}
+		}
+	}
+	return changed
+}
+
+// others reports whether any member but self is present.
+func (r *room) others(self MemberID) bool {
+	for m := range r.members {
+		if m != self {
+			return true
+		}
+	}
+	return false
 }
 
 // RoomInfo is a snapshot of a joined room.
@@ -75,10 +210,15 @@ type RoomInfo struct {
 	Unread    int
 	Muted     bool
 	Connected bool
+	// Registry is what the registry last said of the room: one of the
+	// Registry* states.
+	Registry string
 	// Rejected counts payloads on the room's topics that did not open
-	// with the room key or were malformed; Dropped, packets dropped because
-	// the daemon fell behind.
+	// with the room key or were malformed; Replayed, genuine payloads
+	// that had been shown before and were published again; Dropped,
+	// packets dropped because the daemon fell behind.
 	Rejected uint64
+	Replayed uint64
 	Dropped  uint64
 	// CanInvite is true when the password is known to this run of the
 	// daemon (it is never saved).
@@ -104,7 +244,9 @@ func (r *room) info(self MemberID) RoomInfo {
 		Leases:     r.leases,
 		Unread:     r.unread,
 		Muted:      r.muted,
+		Registry:   r.registry,
 		Rejected:   r.rejected,
+		Replayed:   r.replayed,
 		CanInvite:  r.password != "",
 		Topic:      r.topics.messages,
 
@@ -119,4 +261,16 @@ func (r *room) info(self MemberID) RoomInfo {
 		in.Dropped = r.sess.Dropped()
 	}
 	return in
+}
+
+// saved returns what the state file keeps of r.
+func (r *room) saved() SavedRoom {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sr := SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted, JoinedAt: r.joinedAt, Marks: r.marks.snapshot()}
+	if len(r.rec.Salt) > 0 {
+		kdf := r.rec.KDF
+		sr.Salt, sr.KDF, sr.Verifier = r.rec.Salt, &kdf, r.rec.Verifier
+	}
+	return sr
 }

@@ -36,23 +36,35 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		ID: newMessageID(), Room: id, Sender: s.me, Name: s.Name(), Text: text,
 		Time: time.Now().Truncate(time.Millisecond), Own: true,
 	}
+	// Number it in our sequence, and mark it as seen before publishing,
+	// so the broker's echo of our own message is not shown a second time.
+	run := s.cfg.Run
+	r.mu.Lock()
+	r.seq++
+	seq := r.seq
+	r.seen.add(m.ID)
+	own := r.marks.get(s.me)
+	firstOfRun := own.Run != run
+	own.accept(run, seq)
+	sess := r.sess
+	r.mu.Unlock()
+	if firstOfRun {
+		// Our earlier runs' messages, published again, are replays from
+		// now on, even after a crash.
+		s.persist()
+	}
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
-		Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text,
+		Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq,
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
-	// Mark the id as seen before publishing, so the broker's echo of our
-	// own message is not shown a second time.
-	r.mu.Lock()
-	r.seen.add(m.ID)
-	sess := r.sess
-	r.mu.Unlock()
 
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil {
 		// If it still goes out later, let its echo into the history.
 		r.mu.Lock()
 		r.seen.forget(m.ID)
+		r.marks.get(s.me).forget(run, seq)
 		r.mu.Unlock()
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Message{}, fmt.Errorf("send to room %s: not yet confirmed by the broker; it will be sent when the connection returns: %w", id, err)

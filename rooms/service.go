@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,7 +25,16 @@ type Config struct {
 	// HistoryLimit bounds the messages kept per room.
 	HistoryLimit int
 	// KDF is used for rooms this daemon creates.
-	KDF    KDFParams
+	KDF KDFParams
+	// PresenceTTL is how long a member stays in the member list without
+	// a fresh presence; members announce themselves every Heartbeat.
+	PresenceTTL time.Duration
+	// Run numbers this start of the daemon: it must be greater than the
+	// Run of every earlier start with the same identity (the state file
+	// keeps a counter). Messages carry it, so that a receiver can tell a
+	// replay of an earlier run's message from a new one (see Mark). Zero
+	// takes the clock's milliseconds.
+	Run    uint64
 	Logger *slog.Logger
 }
 
@@ -41,10 +51,25 @@ type SavedRoom struct {
 	Generation int64  `json:"generation"`
 	Key        []byte `json:"key"`
 	Muted      bool   `json:"muted,omitempty"`
-	// SeenUntil is when the daemon last stopped cleanly (Unix ms): messages
-	// older than that, replayed by someone who recorded them, are not
-	// shown again.
-	SeenUntil int64 `json:"seen_until,omitempty"`
+	// Salt, KDF and Verifier are the room's record as the registry had it
+	// when we joined: a registry that loses the room gets it back from
+	// its members (Registry.Reregister).
+	Salt     []byte     `json:"salt,omitempty"`
+	KDF      *KDFParams `json:"kdf,omitempty"`
+	Verifier []byte     `json:"verifier,omitempty"`
+	// JoinedAt is when this member joined (Unix ms), and Marks how far
+	// each sender's messages were shown: together they tell a replayed
+	// message from a new one across restarts and crashes (see Mark).
+	JoinedAt int64             `json:"joined_at,omitempty"`
+	Marks    map[MemberID]Mark `json:"marks,omitempty"`
+}
+
+// record returns the room's registry record as saved, if it was.
+func (sr SavedRoom) record() (Record, bool) {
+	if sr.KDF == nil || len(sr.Salt) == 0 || len(sr.Verifier) == 0 {
+		return Record{}, false
+	}
+	return Record{ID: sr.ID, Generation: sr.Generation, Salt: sr.Salt, KDF: *sr.KDF, Verifier: sr.Verifier}, true
 }
 
 // StateStore keeps the joined rooms across restarts.
@@ -86,6 +111,11 @@ type Service struct {
 	// burst of join requests must not take gigabytes.
 	kdfSlots chan struct{}
 
+	// saveWanted and saveDone count requests to write the marks and the
+	// requests written (see persist); commitMu lets one write at a time.
+	saveWanted, saveDone atomic.Uint64
+	commitMu             sync.Mutex
+
 	// saveMu orders writes of the state file: a snapshot taken later is
 	// written later. restoring suppresses saves until Restore has
 	// attached every room it can, and pending holds saved rooms that could
@@ -102,6 +132,13 @@ func NewService(cfg Config, reg Registry, tr Transport, store StateStore) (*Serv
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = cfg.LeaseTTL / 3
+	}
+	if cfg.PresenceTTL <= 0 {
+		// Three announcements missed, and a third of one for delays.
+		cfg.PresenceTTL = 3*cfg.Heartbeat + cfg.Heartbeat/3
+	}
+	if cfg.Run == 0 {
+		cfg.Run = uint64(time.Now().UnixMilli())
 	}
 	if cfg.HistoryLimit <= 0 {
 		cfg.HistoryLimit = DefaultHistoryLimit
@@ -204,7 +241,7 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 		rec = stored
 		break
 	}
-	if err := s.attach(ctx, rec.ID, rec.Generation, key, attachOptions{password: password}); err != nil {
+	if err := s.attach(ctx, rec.ID, rec.Generation, key, attachOptions{rec: rec, password: password}); err != nil {
 		s.releaseLease(rec.ID, key)
 		return Invite{}, fmt.Errorf("create room %s: %w", rec.ID, err)
 	}
@@ -253,7 +290,7 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 	if err := s.reg.Join(ctx, id, rec.Generation, s.credentials(key), s.cfg.LeaseTTL); err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
-	if err := s.attach(ctx, id, rec.Generation, key, attachOptions{password: password}); err != nil {
+	if err := s.attach(ctx, id, rec.Generation, key, attachOptions{rec: rec, password: password}); err != nil {
 		s.releaseLease(id, key)
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
@@ -380,11 +417,25 @@ func (s *Service) releaseLease(id ID, k Key) {
 	}
 }
 
-func (s *Service) save() { s.saveAll(0) }
+// persist writes the state file, with every mark recorded before the
+// call, before it returns: a message is shown only once its mark is on
+// disk, so that neither a crash nor a replay shows it twice. Callers that
+// come while a write is under way share the next one (a group commit), so
+// a burst costs a write per batch, not per message.
+func (s *Service) persist() {
+	want := s.saveWanted.Add(1)
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.saveDone.Load() >= want {
+		return // written by the one before us, after we asked
+	}
+	upTo := s.saveWanted.Load()
+	s.save()
+	s.saveDone.Store(upTo)
+}
 
-// saveAll writes the state file; a non-zero seenUntil is recorded for
-// every room (at shutdown), otherwise each keeps what it had.
-func (s *Service) saveAll(seenUntil int64) {
+// save writes the state file.
+func (s *Service) save() {
 	if s.store == nil {
 		return
 	}
@@ -397,12 +448,9 @@ func (s *Service) saveAll(seenUntil int64) {
 	}
 	saved := make([]SavedRoom, 0, len(s.rooms)+len(s.pending))
 	for _, r := range s.rooms {
-		r.mu.Lock()
-		saved = append(saved, SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted, SeenUntil: cmp.Or(seenUntil, r.seenUntil)})
-		r.mu.Unlock()
+		saved = append(saved, r.saved())
 	}
 	for _, sr := range s.pending {
-		sr.SeenUntil = cmp.Or(seenUntil, sr.SeenUntil)
 		saved = append(saved, sr)
 	}
 	s.mu.Unlock()

@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,22 +14,24 @@ const publishTimeout = 10 * time.Second
 
 // attachOptions are what a room starts with.
 type attachOptions struct {
-	password  string // known in this run (create, join); never saved
-	muted     bool
-	seenUntil int64 // SavedRoom.SeenUntil
+	rec      Record // the registry's record, if known
+	password string // known in this run (create, join); never saved
+	muted    bool
+	joinedAt int64             // SavedRoom.JoinedAt; now if zero
+	marks    map[MemberID]Mark // SavedRoom.Marks
 }
-
-// replayWindow is how far before seenUntil a message is still taken as
-// new: a sender's clock may be a little behind ours.
-const replayWindow = 5 * time.Minute
 
 // attach opens the room's broker session, announces this member, and adds
 // the room to the joined ones.
 func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt attachOptions) error {
+	now := time.Now()
 	r := newRoom(id, gen, key, s.cfg.HistoryLimit)
+	r.rec = opt.rec
 	r.password = opt.password
 	r.muted = opt.muted
-	r.seenUntil = opt.seenUntil
+	r.joinedAt = cmp.Or(opt.joinedAt, now.UnixMilli())
+	r.marks = marksFrom(opt.marks)
+	r.attached, r.holdUntil = now, now.Add(holdWindow)
 	r.members[s.me] = s.Name()
 	sess, err := s.tr.Open(ctx, SessionConfig{
 		ClientID: s.clientID(key),
@@ -38,10 +41,12 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 		Will:    &Packet{Topic: r.topics.presenceOf(s.me), Retained: true},
 		Deliver: func(p Packet) { s.deliver(r, p) },
 		OnConnect: func() {
-			// After a reconnect the Will may have cleared our presence; the
-			// first connection is announced below, once Open returns.
+			// After a reconnect the Will may have cleared our presence, and
+			// the member list was emptied (below): announce, and ask the
+			// others to. The first connection is announced once Open
+			// returns.
 			if r.session() != nil {
-				go s.announce(r)
+				go s.announce(r, true)
 			}
 			s.hub.emit(Event{Kind: EventConnection, Room: id})
 		},
@@ -51,16 +56,10 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 			// Presence from before the loss may be stale by the time we
 			// are back (a member crashed meanwhile, and a broker without
 			// persistence forgot their Will): keep only ourselves, and let
-			// the retained presences that come with the resubscription
-			// fill the list again.
+			// the presences that come after the reconnection fill the
+			// list again.
 			r.mu.Lock()
-			others := len(r.members) > 1
-			for m := range r.members {
-				if m != s.me {
-					delete(r.members, m)
-				}
-			}
-			clear(r.tags)
+			others := r.expire(s.me, time.Now(), -1)
 			r.mu.Unlock()
 			if others {
 				s.hub.emit(Event{Kind: EventMembers, Room: id})
@@ -82,7 +81,10 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 		return errors.New("the daemon is shutting down")
 	}
 	s.mu.Unlock()
-	s.announce(r)
+	s.announce(r, true)
+	// Messages held back for their sender's presence are decided when
+	// the hold ends, whether or not it came.
+	time.AfterFunc(holdWindow, func() { s.releaseHeld(r, "") })
 
 	s.mu.Lock()
 	s.rooms[id] = r
@@ -93,10 +95,15 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	return nil
 }
 
-// announce publishes this member's retained presence in r. It never runs
-// after detach has begun: an announcement landing after detach's clear
-// would leave a retained ghost on the broker, with no Will to remove it.
-func (s *Service) announce(r *room) {
+// announceInterval is the least time between two announcements of ours in
+// a room: members asking for them cannot make us publish faster.
+const announceInterval = time.Second
+
+// announce publishes this member's retained presence in r; with ask, it
+// asks the others to announce themselves too. It never runs after detach
+// has begun: an announcement landing after detach's clear would leave a
+// retained ghost on the broker, with no Will to remove it.
+func (s *Service) announce(r *room, ask bool) {
 	r.announceMu.Lock()
 	defer r.announceMu.Unlock()
 	if r.leaving {
@@ -106,13 +113,18 @@ func (s *Service) announce(r *room) {
 	if sess == nil {
 		return
 	}
+	r.mu.Lock()
+	seq := r.seq
+	r.mu.Unlock()
 	payload, err := seal(r.aead, r.topics.presenceOf(s.me), s.cfg.Identity, body{
 		Type: typePresence, Name: s.Name(), TS: time.Now().UnixMilli(), State: "online",
+		Run: s.cfg.Run, Seq: seq, Ask: ask,
 	})
 	if err != nil {
 		s.log.Error("seal presence", "room", r.id, "err", err)
 		return
 	}
+	r.lastAnnounce = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.presenceOf(s.me), Payload: payload, Retained: true}); err != nil {
@@ -147,11 +159,18 @@ func (s *Service) detach(ctx context.Context, r *room, forget bool) {
 	}
 }
 
+// errRetained: a message topic never carries retained messages; a
+// retained one is someone's attempt to have a payload shown to every
+// member who joins later.
+var errRetained = errors.New("retained payload on the message topic")
+
 // deliver handles one packet from the room's session. Nothing from the
 // network can make it fail: what does not open is counted and dropped.
 func (s *Service) deliver(r *room, p Packet) {
 	var err error
 	switch {
+	case p.Topic == r.topics.messages && p.Retained:
+		err = errRetained
 	case p.Topic == r.topics.messages:
 		err = s.onMessage(r, p.Payload)
 	default:
@@ -160,7 +179,7 @@ func (s *Service) deliver(r *room, p Packet) {
 			err = fmt.Errorf("unexpected topic %q", p.Topic)
 			break
 		}
-		err = s.onPresence(r, tag, p.Payload)
+		err = s.onPresence(r, tag, p)
 	}
 	if err != nil {
 		r.mu.Lock()
@@ -181,12 +200,12 @@ func (s *Service) deliver(r *room, p Packet) {
 }
 
 // reannounce announces this member's presence in r again, in the
-// background, when the broker no longer holds it: our presence topic was
-// cleared (a late Will of ours, or anyone publishing an empty payload
-// there) or overwritten. Requests coalesce: however many such packets
+// background: our presence topic was cleared (a late Will of ours, or
+// anyone publishing an empty payload there) or overwritten, a member
+// asked, or it is time to refresh it. Requests coalesce: however many
 // arrive, one announcement runs at a time, and one more after it if any
-// came meanwhile — a flood of them costs neither a goroutine each nor
-// more publishes than the broker acknowledges.
+// came meanwhile, at most one per announceInterval — a flood of them
+// costs neither a goroutine each nor more publishes than that.
 func (s *Service) reannounce(r *room) {
 	if s.room(r.id) != r {
 		return // not (or no longer) joined: nothing to announce
@@ -198,7 +217,13 @@ func (s *Service) reannounce(r *room) {
 	go func() {
 		for {
 			for r.announceWanted.Swap(false) && s.room(r.id) == r {
-				s.announce(r)
+				r.announceMu.Lock()
+				wait := time.Until(r.lastAnnounce.Add(announceInterval))
+				r.announceMu.Unlock()
+				if wait > 0 {
+					time.Sleep(wait) // pacing, not waiting for a condition
+				}
+				s.announce(r, false)
 			}
 			r.announcing.Store(false)
 			// A request that came after the last Swap and before the Store
@@ -218,23 +243,40 @@ func (s *Service) onMessage(r *room, payload []byte) error {
 	if b.Type != typeMessage {
 		return fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
 	}
-	if r.seenUntil > 0 && b.TS < r.seenUntil-replayWindow.Milliseconds() {
-		// Older than the last clean stop: shown by an earlier run, and now
-		// published again by someone who recorded it (a message missed
-		// while the daemon was down is newer than that).
-		return nil
-	}
+	s.show(r, sender, b)
+	return nil
+}
+
+// show shows message b of sender, unless it is not new.
+func (s *Service) show(r *room, sender MemberID, b body) {
 	m := Message{
 		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
 		Time: time.UnixMilli(b.TS), Own: sender == s.me,
 	}
-	// A message to a room the user is looking at is read as it arrives.
-	focused := s.focusedOn(r.id)
 	r.mu.Lock()
 	if !r.seen.add(m.ID) {
 		r.mu.Unlock()
-		return nil // a redelivery or our own echo: already shown
+		return // a redelivery or our own echo: already shown
 	}
+	switch r.admit(sender, b, time.Now()) {
+	case admitHold:
+		r.seen.forget(m.ID)
+		r.mu.Unlock()
+		return
+	case admitSeen:
+		// A genuine message shown before: someone recorded it and
+		// published it again, or the broker delivers it once more.
+		r.replayed++
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	// On disk before on screen: after a crash it is still known as shown.
+	s.persist()
+
+	// A message to a room the user is looking at is read as it arrives.
+	focused := s.focusedOn(r.id)
+	r.mu.Lock()
 	r.hist.add(m)
 	if !m.Own && !focused {
 		r.unread++
@@ -246,10 +288,21 @@ func (s *Service) onMessage(r *room, payload []byte) error {
 	if !m.Own && !muted {
 		s.queueNotification(m)
 	}
-	return nil
 }
 
-func (s *Service) onPresence(r *room, tag string, payload []byte) error {
+// releaseHeld decides the messages held back for sender's presence (all,
+// if sender is empty: the hold is over).
+func (s *Service) releaseHeld(r *room, sender MemberID) {
+	r.mu.Lock()
+	held := r.release(sender)
+	r.mu.Unlock()
+	for _, h := range held {
+		s.show(r, h.sender, h.b)
+	}
+}
+
+func (s *Service) onPresence(r *room, tag string, p Packet) error {
+	payload := p.Payload
 	if len(payload) == 0 {
 		if tag == r.topics.memberTag(s.me) {
 			// Our presence was cleared while we are still here: the Will
@@ -263,6 +316,7 @@ func (s *Service) onPresence(r *room, tag string, payload []byte) error {
 		m, was := r.tags[tag]
 		delete(r.tags, tag)
 		delete(r.members, m)
+		delete(r.heard, m)
 		r.mu.Unlock()
 		if was {
 			s.hub.emit(Event{Kind: EventMembers, Room: r.id})
@@ -280,13 +334,31 @@ func (s *Service) onPresence(r *room, tag string, payload []byte) error {
 	if r.topics.memberTag(sender) != tag {
 		return errors.New("presence signed by another member")
 	}
+	if sender == s.me {
+		return nil // our own, echoed
+	}
 	r.mu.Lock()
-	old, was := r.members[sender]
-	r.members[sender] = b.Name
-	r.tags[tag] = sender
+	changed := r.heardFrom(sender, tag, b.Name, time.Now())
+	_, known := r.marks[sender]
+	// A live presence (not the retained copy the broker keeps, which
+	// comes on subscribing, possibly ahead of messages queued for us) of
+	// a sender we know nothing of tells where its sequence stands:
+	// whatever it had sent before is not new to us, and a copy of it
+	// published again is a replay. Later, its messages move its mark.
+	learn := !known && !p.Retained && b.Run > 0
+	if learn {
+		r.marks.get(sender).raise(b.Run, b.Seq)
+	}
 	r.mu.Unlock()
-	if !was || old != b.Name {
+	if changed {
 		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
+	}
+	if learn {
+		s.persist()
+		s.releaseHeld(r, sender)
+	}
+	if b.Ask {
+		s.reannounce(r)
 	}
 	return nil
 }

@@ -48,6 +48,13 @@ type body struct {
 	TS    int64  `json:"ts"` // unix milliseconds, sender's clock
 	Text  string `json:"text,omitempty"`
 	State string `json:"state,omitempty"`
+	// Run and Seq place a message in its sender's sequence (see Mark); in
+	// a presence, they say how far the sender's messages have gone.
+	Run uint64 `json:"run,omitempty"`
+	Seq uint64 `json:"seq,omitempty"`
+	// Ask, in a presence, asks the other members to announce themselves
+	// again: the sender has just joined or reconnected.
+	Ask bool `json:"ask,omitempty"`
 }
 
 // Reasons a payload is rejected; the Service counts them per room.
@@ -146,6 +153,9 @@ func (b body) validate() error {
 	case typeMessage:
 		if !validMessageID(b.ID) {
 			return errors.New("bad message id")
+		}
+		if b.Run == 0 || b.Seq == 0 {
+			return errors.New("no sequence number")
 		}
 		return CheckText(b.Text)
 	case typePresence:

@@ -22,7 +22,7 @@ func testKey(t testing.TB, password string) Key {
 }
 
 func testBody() body {
-	return body{Type: typeMessage, ID: "abc123", Name: "Asha", TS: time.Now().UnixMilli(), Text: "hello <b>world</b>"}
+	return body{Type: typeMessage, ID: "abc123", Name: "Asha", TS: time.Now().UnixMilli(), Text: "hello <b>world</b>", Run: 1, Seq: 1}
 }
 
 func TestSealOpenRoundTrip(t *testing.T) {

@@ -1,0 +1,146 @@
+package rooms
+
+import (
+	"maps"
+	"math"
+	"time"
+)
+
+// Replays. Anyone on the broker can record a payload and publish it again;
+// it opens and verifies, since it is genuine. What tells it apart is where
+// it stands in its sender's sequence: every message carries the sender's
+// run (a number that grows at every start of the sender's daemon) and a
+// sequence number that counts the sender's messages in the room during
+// that run. A receiver keeps, per sender, a Mark of how far it has shown
+// that sender's messages, writes it to the state file before it shows
+// them (so a crash cannot forget it), and shows a message only if its
+// place is new. A member who joins learns the others' marks from their
+// presence, which carries the sender's current run and sequence number,
+// and which members send again when someone joins (see announce).
+
+// markWindow is how far behind a sender's newest message a late one may
+// still arrive and be shown, for brokers that reorder (clusters).
+const markWindow = 64
+
+// maxMarks bounds the senders remembered per room: a hostile member could
+// sign with a new identity for every message. The oldest runs go first.
+const maxMarks = 1024
+
+// Mark is how far one sender's messages in a room have been shown: its
+// newest run and sequence number, and which of the markWindow sequence
+// numbers before that have been shown too.
+type Mark struct {
+	Run uint64 `json:"run"`
+	Seq uint64 `json:"seq"`
+	// Window has bit i set if message Seq-i of the run was shown (or can
+	// no longer be: it is older than what the sender's presence said).
+	Window uint64 `json:"window,omitempty"`
+}
+
+// accept records message (run, seq) as shown and reports whether it is
+// new: not shown before, and not from an earlier run.
+func (m *Mark) accept(run, seq uint64) bool {
+	switch {
+	case run < m.Run:
+		return false
+	case run > m.Run:
+		*m = Mark{Run: run, Seq: seq, Window: 1}
+		return true
+	case seq > m.Seq:
+		if d := seq - m.Seq; d < markWindow {
+			m.Window = m.Window<<d | 1
+		} else {
+			m.Window = 1
+		}
+		m.Seq = seq
+		return true
+	}
+	d := m.Seq - seq
+	if d >= markWindow || m.Window&(1<<d) != 0 {
+		return false
+	}
+	m.Window |= 1 << d
+	return true
+}
+
+// forget takes message (run, seq) back, so that a later copy is shown:
+// for our own message whose publication was not confirmed (its echo, if
+// it goes out after all, must be shown).
+func (m *Mark) forget(run, seq uint64) {
+	if run == m.Run && seq <= m.Seq && m.Seq-seq < markWindow {
+		m.Window &^= 1 << (m.Seq - seq)
+	}
+}
+
+// raise records that the sender had sent seq messages in run when it
+// announced its presence: none of them is new to us any more.
+func (m *Mark) raise(run, seq uint64) {
+	switch {
+	case run > m.Run:
+		*m = Mark{Run: run, Seq: seq, Window: math.MaxUint64}
+	case run == m.Run && seq > m.Seq:
+		*m = Mark{Run: run, Seq: seq, Window: math.MaxUint64}
+	case run == m.Run:
+		// Everything up to seq is no longer new.
+		if d := m.Seq - seq; d < markWindow {
+			m.Window |= math.MaxUint64 << d
+		}
+	}
+}
+
+// marks are a room's Marks, bounded.
+type marks map[MemberID]*Mark
+
+func (ms marks) get(m MemberID) *Mark {
+	mk := ms[m]
+	if mk == nil {
+		if len(ms) >= maxMarks {
+			ms.evict()
+		}
+		mk = &Mark{}
+		ms[m] = mk
+	}
+	return mk
+}
+
+// evict forgets the sender with the oldest run.
+func (ms marks) evict() {
+	var oldest MemberID
+	first := true
+	for m, mk := range ms {
+		if first || mk.Run < ms[oldest].Run {
+			oldest, first = m, false
+		}
+	}
+	delete(ms, oldest)
+}
+
+// snapshot returns a copy for the state file.
+func (ms marks) snapshot() map[MemberID]Mark {
+	out := make(map[MemberID]Mark, len(ms))
+	for m, mk := range ms {
+		out[m] = *mk
+	}
+	return out
+}
+
+func marksFrom(saved map[MemberID]Mark) marks {
+	ms := make(marks, len(saved))
+	for m, mk := range maps.All(saved) {
+		ms[m] = &mk
+	}
+	return ms
+}
+
+// replaySkew is how much earlier than our joining a message of a sender
+// we know nothing of may be stamped and still be shown: the sender's clock
+// may be a little behind ours.
+const replaySkew = 2 * time.Minute
+
+// holdWindow is how long after joining a message that claims to be from
+// before the join is held back, waiting for its sender's presence to say
+// whether it is new.
+const holdWindow = 3 * time.Second
+
+// maxHeld bounds the messages held back per room.
+const maxHeld = 256
