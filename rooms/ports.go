@@ -188,7 +188,8 @@ type Transport interface {
 
 // Notification is what a Notifier shows for an incoming message.
 type Notification struct {
-	Room    ID
+	Room ID
+	// Sender is the sender's Label: name and the start of the member id.
 	Sender  string
 	Text    string
 	Message Message

@@ -59,10 +59,18 @@ type RoomJSON struct {
 	Unread  int `json:"unread"`
 	// Leases is the registry's count of live leases as of the last
 	// heartbeat: the crash-safe count.
-	Leases     int          `json:"leases"`
-	Muted      bool         `json:"muted"`
-	Connected  bool         `json:"connected"`
+	Leases    int  `json:"leases"`
+	Muted     bool `json:"muted"`
+	Connected bool `json:"connected"`
+	// Registry is what the registry last said of the room: "ok",
+	// "unreachable", "reused" (its number names another room now; the
+	// conversation goes on over the broker) or "lost" (it lost the room
+	// and could not take it back yet).
+	Registry string `json:"registry"`
+	// Rejected counts payloads that did not open or were malformed;
+	// Replayed, genuine ones shown before and published again.
 	Rejected   uint64       `json:"rejected"`
+	Replayed   uint64       `json:"replayed"`
 	Dropped    uint64       `json:"dropped"`
 	CanInvite  bool         `json:"can_invite"`
 	MemberList []MemberJSON `json:"member_list,omitempty"`
@@ -129,7 +137,7 @@ func NewMessageJSON(m rooms.Message) MessageJSON {
 func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 	r := RoomJSON{
 		Room: string(in.ID), Members: len(in.Members), Unread: in.Unread, Leases: in.Leases,
-		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Dropped: in.Dropped,
+		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Dropped: in.Dropped, Registry: in.Registry,
 		CanInvite: in.CanInvite,
 	}
 	if withMembers {

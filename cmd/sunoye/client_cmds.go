@@ -312,7 +312,7 @@ name), sender (member id), text, ts (RFC 3339 UTC), own.`,
 	return c
 }
 
-// printMessage writes "15:04 Name: text", continuation lines indented, and
+// printMessage writes "15:04 Name (member): text", continuation lines indented, and
 // control characters made visible so a message cannot rewrite the
 // terminal.
 func printMessage(w io.Writer, m web.MessageJSON) error {
@@ -321,7 +321,8 @@ func printMessage(w io.Writer, m web.MessageJSON) error {
 		ts = time.Now()
 	}
 	lines := strings.Split(sanitize(m.Text), "\n")
-	_, err = fmt.Fprintf(w, "%s %s: %s\n", ts.Local().Format("15:04"), sanitize(m.From), strings.Join(lines, "\n      "))
+	from := rooms.Label(m.From, rooms.MemberID(m.Sender))
+	_, err = fmt.Fprintf(w, "%s %s: %s\n", ts.Local().Format("15:04"), sanitize(from), strings.Join(lines, "\n      "))
 	return err
 }
 

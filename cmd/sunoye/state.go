@@ -63,9 +63,11 @@ func lockStateDir(dir string) (*flock.Flock, error) {
 
 // state is the content of state.json.
 type state struct {
-	Version  int               `json:"version"`
-	Identity []byte            `json:"identity"` // Ed25519 seed
-	Rooms    []rooms.SavedRoom `json:"rooms"`
+	Version  int    `json:"version"`
+	Identity []byte `json:"identity"` // Ed25519 seed
+	// Run counts the daemon's starts (rooms.Config.Run).
+	Run   uint64            `json:"run,omitempty"`
+	Rooms []rooms.SavedRoom `json:"rooms"`
 }
 
 // stateStore reads and writes state.json; it implements rooms.StateStore.
@@ -93,6 +95,16 @@ func loadState(dir string) (*stateStore, error) {
 		return nil, fmt.Errorf("read %s: unknown version %d", s.path, s.st.Version)
 	}
 	return s, nil
+}
+
+// nextRun counts this start and saves the count before the daemon sends
+// anything, so that no two starts share a run (see rooms.Config.Run),
+// even when the clock goes back.
+func (s *stateStore) nextRun() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.Run++
+	return s.st.Run, s.write()
 }
 
 func (s *stateStore) identity() (rooms.Identity, error) {

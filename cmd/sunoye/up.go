@@ -99,6 +99,10 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	if err != nil {
 		return fmt.Errorf("state file: %w", err)
 	}
+	run, err := store.nextRun()
+	if err != nil {
+		return fmt.Errorf("state file: %w", err)
+	}
 
 	reg, err := db.Open(ctx, st.DB)
 	if err != nil {
@@ -127,7 +131,7 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 		return err
 	}
 
-	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Logger: log}, reg, tr, store)
+	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Run: run, Logger: log}, reg, tr, store)
 	if err != nil {
 		return err
 	}
