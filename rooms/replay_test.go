@@ -210,3 +210,18 @@ func TestPresenceExpires(t *testing.T) {
 		t.Errorf("members %v, want Asha alone", fx.r.members)
 	}
 }
+
+// A recording replayed to a member who just joined, and held back, is not
+// shown when a newer message of its sender arrives before the sender's
+// presence does.
+func TestReplayHeldThenNewer(t *testing.T) {
+	fx := newReplayFixture(t)
+	now := time.Now()
+	fx.r.joinedAt = now.UnixMilli()
+	fx.r.holdUntil = now.Add(time.Hour)
+	fx.svc.deliver(fx.r, fx.message("recorded", 7, 2, now.Add(-time.Second)))
+	fx.svc.deliver(fx.r, fx.message("new", 7, 3, now))
+	fx.r.holdUntil = now
+	fx.svc.releaseHeld(fx.r, "")
+	fx.want("new")
+}

@@ -132,7 +132,10 @@ func (r *room) admit(sender MemberID, b body, now time.Time) admission {
 		}
 	}
 	if mk == nil {
+		// The first message we see of a sender: what it sent before is
+		// not new to us (we were not sent it, or it is held and older).
 		mk = r.marks.get(sender)
+		mk.raise(b.Run, b.Seq-1)
 	}
 	if !mk.accept(b.Run, b.Seq) {
 		return admitSeen
