@@ -15,7 +15,8 @@ const maxTooltipRooms = 3
 
 // entryTitle is a room's line in the menu: "482913057 — 3 members, 2
 // unread". Presence lists this daemon too, so a room we are in never
-// shows fewer than one member.
+// shows fewer than one member. A room that the registry gave away or lost
+// says so: it goes on over the broker, but nobody new can join it.
 func entryTitle(r rooms.RoomInfo) string {
 	var b strings.Builder
 	b.WriteString(string(r.ID))
@@ -26,6 +27,12 @@ func entryTitle(r rooms.RoomInfo) string {
 	}
 	if r.Muted {
 		b.WriteString(", muted")
+	}
+	switch r.Registry {
+	case rooms.RegistryReused:
+		b.WriteString(" (its number now names another room)")
+	case rooms.RegistryLost:
+		b.WriteString(" (lost by the registry)")
 	}
 	return b.String()
 }
