@@ -27,7 +27,7 @@ func TestMessageNotifies(t *testing.T) {
 	send(t, c.bilal, c.room, "Hello there,\nAsha!")
 	calls := srv.WaitCalls(t, 1, wait)
 	got := calls[0]
-	if want := "Bilal · room " + string(c.room); got.Summary != want {
+	if want := rooms.Label("Bilal", c.bilal.Me()) + " · room " + string(c.room); got.Summary != want {
 		t.Errorf("summary %q, want %q", got.Summary, want)
 	}
 	if got.Body != "Hello there,\nAsha!" {
@@ -79,7 +79,7 @@ func TestBurstReplaces(t *testing.T) {
 			t.Errorf("call %d replaces %d, want %d (the first)", i+2, call.ReplacesID, first)
 		}
 	}
-	if want := fmt.Sprintf("Bilal · room %s (5 new)", c.room); calls[4].Summary != want {
+	if want := fmt.Sprintf("%s · room %s (5 new)", rooms.Label("Bilal", c.bilal.Me()), c.room); calls[4].Summary != want {
 		t.Errorf("last summary %q, want %q", calls[4].Summary, want)
 	}
 	if s := srv.Showing(); len(s) != 1 {
@@ -91,7 +91,7 @@ func TestBurstReplaces(t *testing.T) {
 	send(t, c.bilal, c.room, "after dismissing")
 	calls = waitBody(t, srv, "after dismissing")
 	last := calls[len(calls)-1]
-	if last.ReplacesID != 0 || last.Summary != "Bilal · room "+string(c.room) {
+	if last.ReplacesID != 0 || last.Summary != rooms.Label("Bilal", c.bilal.Me())+" · room "+string(c.room) {
 		t.Errorf("after dismissing: replaces %d, summary %q; want a fresh notification", last.ReplacesID, last.Summary)
 	}
 }
