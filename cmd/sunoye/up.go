@@ -142,7 +142,7 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 		return err
 	}
 
-	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Logger: log}, reg, tr, store)
+	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Logger: log, Attempts: store}, reg, tr, store)
 	if err != nil {
 		return err
 	}
