@@ -69,7 +69,7 @@ func printJSON(w io.Writer, v any) error {
 
 func newCreateCmd() *cobra.Command {
 	var password string
-	var asJSON bool
+	var asJSON, weak bool
 	c := &cobra.Command{
 		Use:   "create",
 		Short: "Create a room and join it",
@@ -78,9 +78,11 @@ func newCreateCmd() *cobra.Command {
 Without a password, one is generated (about 65 bits, easy to read out).
 A chosen one comes from --password-file FILE (its first line; '-' reads
 standard input), else $SUNOYE_PASSWORD, else --password, which other users
-can read in the process list. It needs at least 8 characters. Share the
-number and the password with whoever should join; SunOye never stores the
-password.`,
+can read in the process list. It needs at least 8 characters, and is
+refused when it is estimated easy to guess (under 50 bits, with zxcvbn:
+common passwords and words, names, keyboard patterns, dates, …) unless
+--weak-password insists. Share the number and the password with whoever
+should join; SunOye never stores the password.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			p, ok, err := flagPassword(c)
@@ -98,9 +100,13 @@ password.`,
 			}
 			var inv web.InviteJSON
 			err = call(c, func(ctx context.Context, cl *web.Client) (err error) {
-				inv, err = cl.Create(ctx, password)
+				inv, err = cl.CreateWith(ctx, web.CreateRequest{Password: password, WeakPassword: weak})
 				return err
 			})
+			var api *web.APIError
+			if errors.As(err, &api) && api.Code == web.CodeWeakPassword {
+				return fmt.Errorf("%w, or pass --weak-password to use it all the same", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -114,6 +120,7 @@ password.`,
 	}
 	addPasswordFlags(c, &password, "the room password (at least 8 characters); generated if left out")
 	c.Flags().BoolVar(&asJSON, "json", false, `print {"room":"…","password":"…"}`)
+	c.Flags().BoolVar(&weak, "weak-password", false, "use the chosen password even if it is estimated easy to guess")
 	return c
 }
 
