@@ -36,6 +36,9 @@ type Config struct {
 	// takes the clock's milliseconds.
 	Run    uint64
 	Logger *slog.Logger
+	// Attempts keeps the records of wrong passwords across restarts (see
+	// throttle.go); nil keeps them in memory only.
+	Attempts AttemptStore
 }
 
 // Defaults.
@@ -167,7 +170,7 @@ func NewService(cfg Config, reg Registry, tr Transport, store StateStore) (*Serv
 		rooms:     make(map[ID]*room),
 		name:      cfg.Name,
 		focused:   make(map[ID]int),
-		failures:  make(map[ID]*failures),
+		failures:  loadFailures(cfg.Attempts),
 		notes:     newNoteQueue(),
 		kdfSlots:  make(chan struct{}, kdfParallel),
 		pending:   make(map[ID]SavedRoom),

@@ -24,10 +24,50 @@ const (
 	maxTracked    = 1024
 )
 
+// The records live in Service.failures, under Service.mu, and are saved
+// to Config.Attempts after every change, so that a restart resumes a pause
+// (and the count that lengthens the next one) instead of lifting it.
 type failures struct {
 	n     int
 	last  time.Time
 	until time.Time // attempts before this are refused
+}
+
+// loadFailures returns the records that store saved, less those
+// forgotten by now.
+func loadFailures(store AttemptStore) map[ID]*failures {
+	m := make(map[ID]*failures)
+	if store == nil {
+		return m
+	}
+	now := time.Now()
+	for _, f := range store.FailedJoins() {
+		if len(m) >= maxTracked {
+			break
+		}
+		if f.Count > 0 && now.Sub(f.Last) <= failureMemory && validID(f.Room) {
+			m[f.Room] = &failures{n: f.Count, last: f.Last, until: f.Until}
+		}
+	}
+	return m
+}
+
+// saveFailures saves the records; s.mu is held, so that saves happen in
+// the order of the changes. It costs a file write on a wrong password,
+// which has just cost a key derivation.
+func (s *Service) saveFailures(now time.Time) {
+	if s.cfg.Attempts == nil {
+		return
+	}
+	out := make([]FailedJoins, 0, len(s.failures))
+	for id, f := range s.failures {
+		if now.Sub(f.last) <= failureMemory {
+			out = append(out, FailedJoins{Room: id, Count: f.n, Last: f.last, Until: f.until})
+		}
+	}
+	if err := s.cfg.Attempts.SaveFailedJoins(out); err != nil {
+		s.log.Warn("cannot save the record of wrong passwords: a restart would end the pauses", "err", err)
+	}
 }
 
 // throttle refuses an attempt on room id during its pause.
@@ -68,11 +108,20 @@ func (s *Service) failed(id ID) int {
 	if f.n >= freeAttempts {
 		f.until = now.Add(min(firstPause<<min(f.n-freeAttempts, 16), maxPause))
 	}
+	s.saveFailures(now)
 	return f.n
 }
 
 func (s *Service) succeeded(id ID) {
 	s.mu.Lock()
-	delete(s.failures, id)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if _, ok := s.failures[id]; ok {
+		delete(s.failures, id)
+		s.saveFailures(time.Now())
+	}
+}
+
+func validID(id ID) bool {
+	_, err := ParseID(string(id))
+	return err == nil
 }

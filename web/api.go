@@ -20,6 +20,11 @@ const (
 	CodeUnavailable     = "unavailable" // broker or registry unreachable
 	CodeNoWindow        = "no_window"   // this daemon cannot open chat windows (headless, no display)
 	CodeInternal        = "internal"
+
+	// CodeWeakPassword: a chosen password is estimated too easy to guess
+	// (rooms.ErrGuessable); the error says why. CreateRequest.WeakPassword
+	// insists on it.
+	CodeWeakPassword = "weak_password"
 )
 
 // ErrorJSON is the body of every non-2xx answer.
@@ -104,9 +109,12 @@ type StatusJSON struct {
 
 // Request bodies.
 type (
-	// CreateRequest creates a room; an empty Password asks for a generated one.
+	// CreateRequest creates a room; an empty Password asks for a generated
+	// one. A chosen one estimated under rooms.MinPasswordBits is refused
+	// (CodeWeakPassword) unless WeakPassword insists on it.
 	CreateRequest struct {
-		Password string `json:"password,omitempty"`
+		Password     string `json:"password,omitempty"`
+		WeakPassword bool   `json:"weak_password,omitempty"`
 	}
 	// JoinRequest joins a room.
 	JoinRequest struct {

@@ -61,10 +61,15 @@ func (c *Client) Room(ctx context.Context, room string) (RoomJSON, error) {
 	return out, c.do(ctx, http.MethodGet, "/v1/rooms/"+url.PathEscape(room), nil, &out)
 }
 
-// Create creates a room.
+// Create creates a room with password, or a generated one if it is empty.
 func (c *Client) Create(ctx context.Context, password string) (InviteJSON, error) {
+	return c.CreateWith(ctx, CreateRequest{Password: password})
+}
+
+// CreateWith creates a room as req asks.
+func (c *Client) CreateWith(ctx context.Context, req CreateRequest) (InviteJSON, error) {
 	var out InviteJSON
-	return out, c.do(ctx, http.MethodPost, "/v1/rooms", CreateRequest{Password: password}, &out)
+	return out, c.do(ctx, http.MethodPost, "/v1/rooms", req, &out)
 }
 
 // Join joins a room.

@@ -127,6 +127,16 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
+	// Chosen passwords are estimated here, at the one door of the CLI and
+	// the chat UI alike; a short one is refused as short first.
+	if req.Password != "" && !req.WeakPassword {
+		if err := rooms.CheckPassword(req.Password); err == nil {
+			if err := rooms.CheckStrength(req.Password); err != nil {
+				s.fail(w, err)
+				return
+			}
+		}
+	}
 	inv, err := s.svc.Create(r.Context(), req.Password)
 	if err != nil {
 		s.fail(w, err)
@@ -294,6 +304,8 @@ func classify(err error) (int, string) {
 		return http.StatusTooManyRequests, CodeTooManyAttempts
 	case errors.Is(err, rooms.ErrNotJoined):
 		return http.StatusNotFound, CodeNotJoined
+	case errors.Is(err, rooms.ErrGuessable):
+		return http.StatusBadRequest, CodeWeakPassword
 	case errors.Is(err, rooms.ErrBadRoomNumber), errors.Is(err, rooms.ErrTooLong),
 		errors.Is(err, rooms.ErrEmpty), errors.Is(err, rooms.ErrWeakPassword), errors.Is(err, rooms.ErrInvalid):
 		return http.StatusBadRequest, CodeBadRequest

@@ -107,7 +107,23 @@ func TestErrorCodes(t *testing.T) {
 	}
 	_, err = c.Create(t.Context(), "short")
 	if got := code(err); got != web.CodeBadRequest {
-		t.Errorf("weak password: %s", got)
+		t.Errorf("short password: %s", got)
+	}
+	// A password easy to guess is refused with the reason, unless the
+	// request insists.
+	_, err = c.Create(t.Context(), "password123")
+	if got := code(err); got != web.CodeWeakPassword || !strings.Contains(err.Error(), "a common password") {
+		t.Errorf("guessable password: %s: %v", got, err)
+	}
+	_, err = c.CreateWith(t.Context(), web.CreateRequest{Password: "short", WeakPassword: true})
+	if got := code(err); got != web.CodeBadRequest {
+		t.Errorf("short password, insisting: %s", got)
+	}
+	if weak, err := c.CreateWith(t.Context(), web.CreateRequest{Password: "password123", WeakPassword: true}); err != nil || weak.Password != "password123" {
+		t.Errorf("guessable password, insisting: %+v, %v", weak, err)
+	}
+	if strong, err := c.Create(t.Context(), "correct horse battery staple glacier"); err != nil || strong.Password != "correct horse battery staple glacier" {
+		t.Errorf("strong chosen password: %+v, %v", strong, err)
 	}
 
 	// Raw requests: oversized and malformed bodies are refused, not read

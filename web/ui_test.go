@@ -284,6 +284,31 @@ func TestUIJoinAndCreateForms(t *testing.T) {
 	}
 	act(t, b, "open the new room", chromedp.Click(chromedp.CSS(".created .open-room")))
 	until[bool](t, b, "the new room's view", `location.hash === '#/room/`+string(newRoom)+`'`)
+
+	// A password easy to guess: the reason, and a box to insist on it.
+	const weak = "summer2024!"
+	act(t, b, "create with a weak password", chromedp.Navigate(ui.LaunchURL(web.View{Kind: web.ViewCreate})),
+		chromedp.WaitVisible(chromedp.ID("create-password")),
+		chromedp.SendKeys(chromedp.ID("create-password"), weak),
+		chromedp.Click(chromedp.CSS(".create-form button[type=submit]")),
+	)
+	if got := until[string](t, b, "the weak-password error", `(() => { const e = document.querySelector('.create-form .error'); return !e.hidden && e.textContent; })()`); !strings.Contains(got, "estimated") || !strings.Contains(got, "a common password") {
+		t.Errorf("weak password: %q", got)
+	}
+	until[bool](t, b, "the box to insist", `!document.querySelector('.create-form .weak-ok').hidden`)
+	shot := value(t, b, "take a screenshot", chromedp.CaptureScreenshot())
+	checkScreenshot(t, shot, "create-weak-password.png")
+	act(t, b, "insist on it",
+		chromedp.WaitVisible(chromedp.ID("create-weak")),
+		chromedp.Click(chromedp.ID("create-weak")),
+		chromedp.Click(chromedp.CSS(".create-form button[type=submit]")),
+	)
+	if got := until[string](t, b, "the room made with the weak password", `(() => {
+		const d = document.querySelector('.created');
+		return d && !d.hidden && d.querySelector('.created-password').textContent;
+	})()`); got != weak {
+		t.Errorf("the room was created with password %q, want %q", got, weak)
+	}
 }
 
 // grantClipboard lets pages of origin use the clipboard without asking,

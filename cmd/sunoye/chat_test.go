@@ -92,7 +92,7 @@ func TestBrokerSeesOnlyCiphertext(t *testing.T) {
 
 	ds := b.daemons(t, "Asha Secretname", "Bilal Hiddenname")
 	asha, bilal := ds[0], ds[1]
-	inv := create(t, asha, "--password", "correct horse battery")
+	inv := create(t, asha, "--password", "correct horse battery", "--weak-password")
 	bilal.RunStdin(t, inv.Password+"\n", "join", inv.Room)
 	must(t, asha, "send", inv.Room, "the launch code is swordfish")
 	must(t, bilal, "send", inv.Room, "ack swordfish")

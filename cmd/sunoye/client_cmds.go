@@ -69,27 +69,44 @@ func printJSON(w io.Writer, v any) error {
 
 func newCreateCmd() *cobra.Command {
 	var password string
-	var asJSON bool
+	var asJSON, weak bool
 	c := &cobra.Command{
 		Use:   "create",
 		Short: "Create a room and join it",
 		Long: `Create a room with a random number and join it as its first member.
 
-Without --password a password is generated (about 65 bits, easy to read
-out). A chosen one needs at least 8 characters. Share the number and the
-password with whoever should join; SunOye never stores the password.`,
+Without a password, one is generated (about 65 bits, easy to read out).
+A chosen one comes from --password-file FILE (its first line; '-' reads
+standard input), else $SUNOYE_PASSWORD, else --password, which other users
+can read in the process list. It needs at least 8 characters, and is
+refused when it is estimated easy to guess (under 50 bits, with zxcvbn:
+common passwords and words, names, keyboard patterns, dates, …) unless
+--weak-password insists. Share the number and the password with whoever
+should join; SunOye never stores the password.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if password != "" {
-				if err := rooms.CheckPassword(password); err != nil {
+			p, ok, err := flagPassword(c)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p, ok = envPassword()
+			}
+			if ok {
+				if err := rooms.CheckPassword(p); err != nil {
 					return err
 				}
+				password = p
 			}
 			var inv web.InviteJSON
-			err := call(c, func(ctx context.Context, cl *web.Client) (err error) {
-				inv, err = cl.Create(ctx, password)
+			err = call(c, func(ctx context.Context, cl *web.Client) (err error) {
+				inv, err = cl.CreateWith(ctx, web.CreateRequest{Password: password, WeakPassword: weak})
 				return err
 			})
+			var api *web.APIError
+			if errors.As(err, &api) && api.Code == web.CodeWeakPassword {
+				return fmt.Errorf("%w, or pass --weak-password to use it all the same", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -101,8 +118,9 @@ password with whoever should join; SunOye never stores the password.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&password, "password", "", "the room password (at least 8 characters); generated if left out")
+	addPasswordFlags(c, &password, "the room password (at least 8 characters); generated if left out")
 	c.Flags().BoolVar(&asJSON, "json", false, `print {"room":"…","password":"…"}`)
+	c.Flags().BoolVar(&weak, "weak-password", false, "use the chosen password even if it is estimated easy to guess")
 	return c
 }
 
@@ -111,14 +129,25 @@ func newJoinCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "join ROOM|INVITE|-",
 		Short: "Join a room with its number and password",
-		Long: `Join a room. The password is read from standard input when --password
-is not given (without echo on a terminal), so it stays out of your shell
-history and process list. Instead of the room number, an invite link
+		Long: `Join a room. The password comes from --password-file FILE (its first
+line; '-' reads standard input), else the invite, else $SUNOYE_PASSWORD,
+else standard input (a prompt without echo on a terminal), so it stays out
+of your shell history and of the process list, where other users can read
+--password. Instead of the room number, an invite link
 (sunoye://join/ROOM#PASSWORD, as 'Copy invite' makes) gives both; '-' reads
 the invite from standard input, which keeps its password out of the
 process list too.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
+			if a[0] == "-" && c.Flags().Changed(passwordFileFlag) {
+				if f, _ := c.Flags().GetString(passwordFileFlag); f == "-" {
+					return usageError{errors.New("the invite and --password-file cannot both come from standard input")}
+				}
+			}
+			password, given, err := flagPassword(c)
+			if err != nil {
+				return err
+			}
 			var room string
 			if a[0] == "-" {
 				// The invite on standard input: its password stays out of
@@ -134,18 +163,20 @@ process list too.`,
 			}
 			if inv, err := rooms.ParseInvite(a[0]); err == nil {
 				room = string(inv.Room)
-				if !c.Flags().Changed("password") {
-					password = inv.Password
-					c.Flags().Set("password", password)
+				if !given {
+					password, given = inv.Password, true
 				}
 			} else if room, err = roomArg(a[0]); err != nil {
 				return err
+			}
+			if !given {
+				password, given = envPassword()
 			}
 			cl, st, err := client(c)
 			if err != nil {
 				return err
 			}
-			if !c.Flags().Changed("password") {
+			if !given {
 				if password, err = readPassword(c, room); err != nil {
 					return err
 				}
@@ -160,7 +191,7 @@ process list too.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&password, "password", "", "the room password (read from standard input if left out)")
+	addPasswordFlags(c, &password, "the room password (read from standard input if left out)")
 	return c
 }
 
@@ -183,7 +214,7 @@ func readPassword(c *cobra.Command, room string) (string, error) {
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", usageError{errors.New("no password: give --password or write it to standard input")}
+		return "", usageError{errors.New("no password: give --password-file, set $SUNOYE_PASSWORD or write it to standard input")}
 	}
 	return line, nil
 }

@@ -129,7 +129,11 @@ func checkBroker(ctx context.Context, st settings) (string, error) {
 		ln.Close()
 		return "embedded; the daemon will start it on " + addr, nil
 	}
-	tr, err := mqttx.New(mqttx.Config{Broker: st.Broker})
+	broker, err := st.brokerURL()
+	if err != nil {
+		return "", err
+	}
+	tr, err := mqttx.New(mqttx.Config{Broker: broker})
 	if err != nil {
 		return "", err
 	}
@@ -144,7 +148,11 @@ func checkRegistry(ctx context.Context, st settings) (string, error) {
 	// Probe, not Open: a diagnosis changes nothing, not even a shared
 	// database's schema.
 	start := time.Now()
-	have, want, err := db.Probe(ctx, st.DB)
+	dsn, err := st.dbDSN()
+	if err != nil {
+		return "", err
+	}
+	have, want, err := db.Probe(ctx, dsn)
 	if err != nil {
 		return "", err
 	}

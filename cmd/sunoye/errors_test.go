@@ -46,17 +46,40 @@ func TestCreateRules(t *testing.T) {
 	b := embeddedBackend(t)
 	asha := b.daemons(t, "Asha")[0]
 	wantExit(t, asha, "", exitUsage, []string{"at least 8 characters"}, "create", "--password", "short")
-	inv := create(t, asha, "--password", "exactly8")
+	wantExit(t, asha, "", exitUsage, []string{"at least 8 characters"}, "create", "--password", "short", "--weak-password")
+	// A password easy to guess: refused with the reason and the way to
+	// insist, whichever way it comes.
+	for _, way := range []struct {
+		env, stdin string
+		args       []string
+	}{
+		{"", "", []string{"--password", "exactly8"}},
+		{"", "exactly8\n", []string{"--password-file", "-"}},
+		{"SUNOYE_PASSWORD=exactly8", "", nil},
+	} {
+		var env []string
+		if way.env != "" {
+			env = []string{way.env}
+		}
+		r := asha.RunEnv(t, env, way.stdin, append([]string{"create"}, way.args...)...)
+		if r.Code != exitUsage || !strings.Contains(r.Stderr, "estimated") || !strings.Contains(r.Stderr, "--weak-password") {
+			t.Errorf("create %v %v: exit %d, %q; want exit %d with the estimate and --weak-password", way.env, way.args, r.Code, r.Stderr, exitUsage)
+		}
+	}
+	inv := create(t, asha, "--password", "exactly8", "--weak-password")
 	if inv.Password != "exactly8" {
 		t.Errorf("create kept password %q", inv.Password)
+	}
+	if strong := create(t, asha, "--password", "correct horse battery staple glacier"); strong.Password != "correct horse battery staple glacier" {
+		t.Errorf("create kept password %q", strong.Password)
 	}
 	// Text output names both, for a human to pass on.
 	out := must(t, asha, "create")
 	if !strings.Contains(out, "room:") || !strings.Contains(out, "password:") {
 		t.Errorf("create printed %q", out)
 	}
-	if rs := roomsJSON(t, asha); len(rs) != 2 {
-		t.Errorf("Asha is in %d rooms, want 2", len(rs))
+	if rs := roomsJSON(t, asha); len(rs) != 3 {
+		t.Errorf("Asha is in %d rooms, want 3", len(rs))
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // Exit codes: scripts tell failures apart by them (README, "Exit codes").
 const (
 	exitError        = 1 // anything else
-	exitUsage        = 2 // bad flags or arguments, bad room number, weak password, empty or too long message
+	exitUsage        = 2 // bad flags or arguments, bad room number, short or guessable password, empty or too long message
 	exitNoDaemon     = 3 // no daemon runs for the state directory
 	exitNoSuchRoom   = 4
 	exitWrongPass    = 5
@@ -35,7 +35,7 @@ func exitCode(err error) int {
 	var api *web.APIError
 	if errors.As(err, &api) {
 		switch api.Code {
-		case web.CodeBadRequest:
+		case web.CodeBadRequest, web.CodeWeakPassword:
 			return exitUsage
 		case web.CodeNoSuchRoom:
 			return exitNoSuchRoom

@@ -85,7 +85,11 @@ func newDBCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			reg, err := db.Open(c.Context(), st.DB)
+			dsn, err := st.dbDSN()
+			if err != nil {
+				return err
+			}
+			reg, err := db.Open(c.Context(), dsn)
 			if err != nil {
 				return err
 			}

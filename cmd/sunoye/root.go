@@ -19,7 +19,14 @@ Every other command talks to the running daemon.
 
 Settings come from flags, else environment variables (SUNOYE_BROKER,
 SUNOYE_DB, SUNOYE_NAME, SUNOYE_STATE_DIR), else the config file
-($XDG_CONFIG_HOME/sunoye/config.toml, keys broker, db, name, state_dir).`,
+($XDG_CONFIG_HOME/sunoye/config.toml, keys broker, db, name, state_dir).
+
+Passwords need no command line, where other users can read them: the
+broker's and the registry's come from --broker-password-file and
+--db-password-file (or $SUNOYE_BROKER_PASSWORD and $SUNOYE_DB_PASSWORD, or
+the config keys broker_password_file and db_password_file) for URLs that
+name a user but no password; a room's from --password-file or
+$SUNOYE_PASSWORD.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -18,6 +18,16 @@ type settings struct {
 	Name     string `toml:"name"`
 	StateDir string `toml:"state_dir"`
 	LogLevel string `toml:"log_level"`
+
+	// BrokerPasswordFile and DBPasswordFile are only read from the config
+	// file; see secrets.go for their flags and environment variables.
+	BrokerPasswordFile string `toml:"broker_password_file"`
+	DBPasswordFile     string `toml:"db_password_file"`
+
+	// brokerPassword and dbPassword are where the passwords of Broker and
+	// DB come from when the URLs name a user but no password; brokerURL
+	// and dbDSN apply them.
+	brokerPassword, dbPassword secretSource
 }
 
 // defaultBroker starts the embedded broker on loopback: zero setup.
@@ -40,6 +50,7 @@ func addSettingFlags(fs *pflag.FlagSet) {
 	for _, s := range allSettings {
 		fs.String(s.flag, "", s.usage+" [$"+s.env+"]")
 	}
+	addSecretFlags(fs)
 }
 
 // configPath is the config file: $SUNOYE_CONFIG, else
@@ -58,7 +69,8 @@ func configPath() string {
 // resolveSettings applies flag > environment > config file > default.
 func resolveSettings(fs *pflag.FlagSet) (settings, error) {
 	var file settings
-	if p := configPath(); p != "" {
+	p := configPath()
+	if p != "" {
 		md, err := toml.DecodeFile(p, &file)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
@@ -81,6 +93,8 @@ func resolveSettings(fs *pflag.FlagSet) (settings, error) {
 		}
 		*s.field(&out) = v
 	}
+	out.brokerPassword = resolveSecret(fs, brokerSecret, file.BrokerPasswordFile, filepath.Dir(p))
+	out.dbPassword = resolveSecret(fs, dbSecret, file.DBPasswordFile, filepath.Dir(p))
 	if out.StateDir == "" {
 		dir, err := defaultStateDir()
 		if err != nil {

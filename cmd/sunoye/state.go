@@ -19,7 +19,8 @@ import (
 //
 //	daemon.lock   held (flock) by the running daemon; contains its pid
 //	sunoye.sock   the local API
-//	state.json    identity and joined rooms with their keys (never passwords)
+//	state.json    identity, joined rooms with their keys (never passwords),
+//	              and the rooms paused after wrong passwords
 //	registry.db   the embedded registry, when no --db is given
 const (
 	lockFile   = "daemon.lock"
@@ -68,9 +69,13 @@ type state struct {
 	// Run counts the daemon's starts (rooms.Config.Run).
 	Run   uint64            `json:"run,omitempty"`
 	Rooms []rooms.SavedRoom `json:"rooms"`
+	// FailedJoins are the rooms with wrong passwords in a row: a restart
+	// resumes their pauses.
+	FailedJoins []rooms.FailedJoins `json:"failed_joins,omitempty"`
 }
 
-// stateStore reads and writes state.json; it implements rooms.StateStore.
+// stateStore reads and writes state.json; it implements rooms.StateStore
+// and rooms.AttemptStore.
 type stateStore struct {
 	path string
 	mu   sync.Mutex
@@ -122,6 +127,21 @@ func (s *stateStore) SaveRooms(saved []rooms.SavedRoom) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.Rooms = saved
+	return s.write()
+}
+
+// FailedJoins implements rooms.AttemptStore.
+func (s *stateStore) FailedJoins() []rooms.FailedJoins {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]rooms.FailedJoins(nil), s.st.FailedJoins...)
+}
+
+// SaveFailedJoins implements rooms.AttemptStore.
+func (s *stateStore) SaveFailedJoins(f []rooms.FailedJoins) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.FailedJoins = f
 	return s.write()
 }
 

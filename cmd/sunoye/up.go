@@ -39,6 +39,12 @@ SIGINT or SIGTERM leave the rooms cleanly (presence cleared, memberships
 released); the rooms are rejoined at the next start.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			// First of all, before a password is read: keep other
+			// processes of this user out of the daemon's memory and
+			// environment.
+			if err := notDumpable(); err != nil {
+				return err
+			}
 			st, err := resolveSettings(c.Flags())
 			if err != nil {
 				return err
@@ -104,13 +110,22 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 		return fmt.Errorf("state file: %w", err)
 	}
 
-	reg, err := db.Open(ctx, st.DB)
+	// The URLs with their passwords, if given apart (secrets.go); st's
+	// own are what logs and the settings view show.
+	dsn, err := st.dbDSN()
+	if err != nil {
+		return err
+	}
+	brokerURL, err := st.brokerURL()
+	if err != nil {
+		return err
+	}
+	reg, err := db.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
 
-	brokerURL := st.Broker
 	if addr, ok := strings.CutPrefix(st.Broker, "embedded://"); ok {
 		b, err := mqttx.NewBroker(addr, log.With("component", "broker"))
 		if err != nil {
@@ -131,7 +146,7 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 		return err
 	}
 
-	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Run: run, Logger: log}, reg, tr, store)
+	svc, err := rooms.NewService(rooms.Config{Identity: identity, Name: st.Name, LeaseTTL: opt.leaseTTL, Run: run, Logger: log, Attempts: store}, reg, tr, store)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,10 @@ type DaemonConfig struct {
 	Args []string
 	// Env is added to the daemon's environment.
 	Env []string
+	// Wrapper, if set, runs the daemon through this command, which must
+	// exec it in its own place (so PID stays the daemon's): for example
+	// setpriv, to drop capabilities.
+	Wrapper []string
 }
 
 // Daemon is a `sunoye up` run by a test, stopped when the test ends.
@@ -101,7 +105,8 @@ func StartDaemon(t testing.TB, cfg DaemonConfig) *Daemon {
 func (d *Daemon) Start(t testing.TB) {
 	t.Helper()
 	args := append([]string{"up", "--state-dir", d.StateDir, "--broker", d.cfg.Broker, "--db", d.cfg.DB, "--name", d.cfg.Name, "--log-level", "debug"}, d.cfg.Args...)
-	cmd := exec.Command(d.bin, args...)
+	argv := append(append(append([]string(nil), d.cfg.Wrapper...), d.bin), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(d.env(), d.cfg.Env...)
 	p, err := startProcess("sunoye daemon", filepath.Join(d.StateDir, "daemon.log"), cmd)
 	if err != nil {
@@ -178,10 +183,16 @@ func (d *Daemon) Run(t testing.TB, args ...string) Result {
 // RunStdin is Run with the given standard input.
 func (d *Daemon) RunStdin(t testing.TB, stdin string, args ...string) Result {
 	t.Helper()
+	return d.RunEnv(t, nil, stdin, args...)
+}
+
+// RunEnv is RunStdin with env added to the command's environment.
+func (d *Daemon) RunEnv(t testing.TB, env []string, stdin string, args ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, d.bin, append([]string{"--state-dir", d.StateDir}, args...)...)
-	cmd.Env = d.env()
+	cmd.Env = append(d.env(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -553,7 +553,15 @@ function createView() {
   const password = $(node, '#create-password');
   const errorEl = $(form, '.error');
   const submit = $(form, 'button[type=submit]');
+  // Shown once the daemon finds the password easy to guess: the user may
+  // insist on that password, not on whatever they type next.
+  const weakOK = $(form, '.weak-ok');
+  const weak = $(form, '#create-weak');
   document.title = 'Create a room – SunOye';
+  password.addEventListener('input', () => {
+    weak.checked = false;
+    weakOK.hidden = true;
+  });
 
   form.addEventListener('submit', async e => {
     e.preventDefault();
@@ -566,7 +574,9 @@ function createView() {
     submit.disabled = true;
     show(errorEl, '');
     try {
-      const inv = await api('POST', '/v1/rooms', p === '' ? {} : { password: p });
+      const body = p === '' ? {} : { password: p };
+      if (p !== '' && weak.checked) body.weak_password = true;
+      const inv = await api('POST', '/v1/rooms', body);
       const done = $(node, '.created');
       setText($(done, '.created-room'), inv.room);
       setText($(done, '.created-password'), inv.password);
@@ -579,6 +589,13 @@ function createView() {
       done.hidden = false;
       $(done, '.open-room').focus();
     } catch (err) {
+      if (err.code === 'weak_password') {
+        // The daemon's reason: "… estimated 20 of 50 bits: a common password; add words, …".
+        show(errorEl, err.message.charAt(0).toUpperCase() + err.message.slice(1) + '. Or tick the box below to use it all the same.');
+        weakOK.hidden = false;
+        password.focus();
+        return;
+      }
       show(errorEl, err.code === 'unavailable'
         ? 'Cannot reach the broker or the room registry right now. Try again in a moment.'
         : err.message);
