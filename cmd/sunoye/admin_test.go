@@ -3,11 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sunoye/sunoye/internal/testenv"
+	"github.com/sunoye/sunoye/web"
 )
 
 // `sunoye db migrate` creates the registry's tables on a fresh MySQL
@@ -172,8 +174,15 @@ func TestOpenFromCLI(t *testing.T) {
 	if !strings.HasPrefix(link, "http://127.0.0.1:") {
 		t.Fatalf("open --url printed %q, want a loopback link", link)
 	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, ok := strings.CutPrefix(u.Fragment, "launch=")
+	if !ok || u.RawQuery != "" {
+		t.Fatalf("open --url printed %q, want the one-time token in the fragment (#launch=…), which no request carries", link)
+	}
+	browser := &http.Client{Timeout: 10 * time.Second}
 	resp, err := browser.Get(link)
 	if err != nil {
 		t.Fatal(err)
@@ -183,13 +192,33 @@ func TestOpenFromCLI(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "SunOye") {
 		t.Errorf("the link answered %d:\n%.300s", resp.StatusCode, page)
 	}
-	// The link is spent: another browser (no cookie) gets nothing from it.
-	again, err := (&http.Client{Timeout: 10 * time.Second}).Get(link)
-	if err != nil {
-		t.Fatal(err)
+	// The page exchanges the token for a session, once: another browser
+	// gets nothing from it.
+	origin := u.Scheme + "://" + u.Host
+	exchange := func() (int, web.SessionJSON) {
+		req, _ := http.NewRequest(http.MethodPost, origin+"/v1/session", strings.NewReader(`{"launch":"`+token+`"}`))
+		req.Header.Set("Origin", origin)
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var s web.SessionJSON
+		_ = json.NewDecoder(resp.Body).Decode(&s)
+		return resp.StatusCode, s
 	}
-	again.Body.Close()
-	if again.StatusCode == http.StatusOK {
-		t.Error("the link opened the chat UI a second time")
+	status, s := exchange()
+	if status != http.StatusCreated || s.View != "room/"+inv.Room {
+		t.Fatalf("the page's session exchange: %d %+v", status, s)
+	}
+	req, _ := http.NewRequest(http.MethodGet, origin+"/v1/rooms/"+inv.Room, nil)
+	req.Header.Set("Authorization", "Bearer "+s.Session)
+	if resp, err := browser.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the room with the session: %v %v", resp.Status, err)
+	} else {
+		resp.Body.Close()
+	}
+	if status, _ := exchange(); status != http.StatusForbidden {
+		t.Errorf("the link's token was exchanged a second time: %d", status)
 	}
 }
