@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
 )
 
@@ -111,6 +112,7 @@ func TestUIOtherLocalPortsGetNoCredential(t *testing.T) {
 	if _, err := bilal.Send(t.Context(), room, "still signed in?"); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "Asha to receive the message", func() bool { return hasText(asha, room, "still signed in?") })
 	until[bool](t, b, "the live message", `[...document.querySelectorAll('.msg .body')].some(e => e.textContent === 'still signed in?')`)
 
 	// A week later the session is over: the open window says what to do.
@@ -125,4 +127,95 @@ func TestUIOtherLocalPortsGetNoCredential(t *testing.T) {
 	if got := value(t, b, "read the messages", chromedp.Evaluate[string](`document.querySelector('.messages').textContent`)); strings.Contains(got, "after a week") {
 		t.Errorf("an expired session still received a message")
 	}
+}
+
+// Anyone can take anyone's display name, but not their member id: two
+// members called the same are told apart by the tag after their names,
+// the start of their member ids, which is an element of its own that a
+// name cannot imitate, even one that spells another member's tag.
+func TestUISameNamesAreToldApart(t *testing.T) {
+	broker, dsn := tbBroker(t), "sqlite://"+t.TempDir()+"/r.db"
+	chen := tbService(t, "Chen", broker, dsn)
+	asha := tbService(t, "Asha", broker, dsn)
+	inv, err := chen.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := asha.Join(t.Context(), inv.Room, inv.Password); err != nil {
+		t.Fatal(err)
+	}
+	// The impostor borrows Asha's name, then her tag as well.
+	impostor := tbService(t, "Asha", broker, dsn)
+	if err := impostor.Join(t.Context(), inv.Room, inv.Password); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Chen to see both present", func() bool { in, _ := chen.Room(inv.Room); return len(in.Members) == 3 })
+	realTag, fakeTag := string(asha.Me())[:6], string(impostor.Me())[:6]
+	if realTag == fakeTag {
+		t.Fatalf("two fresh member ids share their first 6 characters: %s", realTag)
+	}
+	for svc, text := range map[*rooms.Service]string{asha: "from the real Asha", impostor: "from the impostor"} {
+		if _, err := svc.Send(t.Context(), inv.Room, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := impostor.SetName("Asha " + realTag); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the messages and the new name to reach Chen", func() bool {
+		in, _ := chen.Room(inv.Room)
+		return hasText(chen, inv.Room, "from the real Asha") && hasText(chen, inv.Room, "from the impostor") && hasMember(in, "Asha "+realTag)
+	})
+
+	ui := startUI(t, chen, web.UIOptions{})
+	b := browser(t, 2*time.Minute)
+	act(t, b, "open the room", chromedp.Navigate(ui.LaunchURL(web.RoomView(inv.Room))))
+	type shown struct {
+		Name, Tag, Title   string
+		NameFont, TagFont  string
+		TagIsOwnElement    bool
+		NameHoldsTagMarkup bool
+	}
+	read := func(sel string) string {
+		return `[...document.querySelectorAll(` + jsString(sel) + `)].map(e => {
+			const n = e.querySelector('.name'), t = e.querySelector('.member-tag');
+			return {Name: n.textContent, Tag: t.textContent, Title: e.title,
+				NameFont: getComputedStyle(n).fontFamily, TagFont: getComputedStyle(t).fontFamily,
+				TagIsOwnElement: t.parentElement === n.parentElement && !n.contains(t),
+				NameHoldsTagMarkup: n.children.length > 0};
+		})`
+	}
+	messages := until[[]shown](t, b, "both messages", `(() => { const l = `+read(".msg .from")+`; return l.length === 2 && l; })()`)
+	members := until[[]shown](t, b, "three members", `(() => { const l = `+read(".members li")+`; return l.length === 3 && l; })()`)
+
+	byTag := map[string]shown{}
+	for _, s := range append(messages, members...) {
+		if !s.TagIsOwnElement || s.NameHoldsTagMarkup {
+			t.Errorf("%q: the tag is not an element of its own beside the name: %+v", s.Name, s)
+		}
+		if s.NameFont == s.TagFont {
+			t.Errorf("%q: the tag %q is set in the name's font %q: a name could imitate it", s.Name, s.Tag, s.NameFont)
+		}
+		if s.Title != "member "+string(asha.Me()) && s.Title != "member "+string(impostor.Me()) && s.Title != "member "+string(chen.Me()) {
+			t.Errorf("%q: hover shows %q, want the full member id", s.Name, s.Title)
+		}
+		byTag[s.Tag] = s
+	}
+	// The messages: the same name (the impostor's is Asha's name and tag
+	// now, but it was Asha when it wrote), two tags, each its sender's.
+	if messages[0].Name != "Asha" || messages[1].Name != "Asha" || messages[0].Tag == messages[1].Tag {
+		t.Errorf("the two messages show %q·%q and %q·%q: want both Asha, with different tags", messages[0].Name, messages[0].Tag, messages[1].Name, messages[1].Tag)
+	}
+	for _, s := range messages {
+		if s.Tag != realTag && s.Tag != fakeTag {
+			t.Errorf("a message shows tag %q, want %s or %s", s.Tag, realTag, fakeTag)
+		}
+	}
+	// The member list: the impostor's name spells Asha's tag, but its tag
+	// element is the impostor's own.
+	if byTag[realTag].Name != "Asha" || byTag[fakeTag].Name != "Asha "+realTag || byTag[string(chen.Me())[:6]].Name != "Chen (you)" {
+		t.Errorf("member list by tag: %+v", byTag)
+	}
+	shot := value(t, b, "take a screenshot", chromedp.CaptureScreenshot())
+	checkScreenshot(t, shot, "same-names.png")
 }

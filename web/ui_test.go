@@ -45,7 +45,7 @@ func TestUIRoomInBrowser(t *testing.T) {
 	// The history, as text, line breaks kept.
 	first := until[[]string](t, b, "the history", `(() => {
 		const m = document.querySelector('.messages .msg');
-		return m && [m.querySelector('.from').textContent, m.querySelector('.body').textContent, m.querySelector('.body').innerText];
+		return m && [m.querySelector('.from .name').textContent, m.querySelector('.body').textContent, m.querySelector('.body').innerText];
 	})()`)
 	if first[0] != "Bilal" || first[1] != "Hello from before\n  indented second line" {
 		t.Errorf("first message shows from %q text %q", first[0], first[1])
@@ -59,7 +59,7 @@ func TestUIRoomInBrowser(t *testing.T) {
 
 	// The members, with us marked, and their count.
 	members := until[[]string](t, b, "the member list", `(() => {
-		const l = [...document.querySelectorAll('.members li')].map(e => e.textContent);
+		const l = [...document.querySelectorAll('.members li .name')].map(e => e.textContent);
 		return l.length === 2 && l;
 	})()`)
 	slices.Sort(members)

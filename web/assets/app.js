@@ -14,6 +14,7 @@ const SEND_TIMEOUT_MS = 15000;   // a send the broker has not confirmed by then 
 const RETRY_MS = 2000;            // reconnect the event stream after this
 const OFFLINE_RETRY_MS = 5000;   // … or this, when the daemon did not answer
 const SESSION_KEY = 'sunoye-session';
+const MEMBER_TAG = 6;            // characters of the member id shown after every name
 
 // A random id for this page: the daemon ties this window's focus to it.
 const clientId = randomId();
@@ -247,6 +248,19 @@ async function startSession() {
   history.replaceState(null, '', '#/' + s.view);
 }
 
+// memberTag fills a name's tag with the start of the member id. Anyone
+// can take any display name; the member id, which the sender's signature
+// proves, cannot be borrowed, and the tag is its own element, styled
+// apart, so that no name can pass for one.
+function memberTag(tag, id) {
+  if (!id) {
+    tag.hidden = true;
+    return;
+  }
+  setText(tag, id.slice(0, MEMBER_TAG));
+  tag.title = 'member ' + id;
+}
+
 // reportFocus tells the daemon whether this window shows a room and has
 // the focus: no notifications for it then, and its messages count as read.
 function reportFocus(force) {
@@ -374,10 +388,9 @@ function roomView(id, quick) {
     li.dataset.id = m.id;
     if (m.own) li.classList.add('own');
     const from = $(li, '.from');
-    setText(from, m.own ? m.from + ' (you)' : m.from);
-    // Anyone in the room can take any display name; the member id, which
-    // the sender's signature proves, cannot be borrowed.
-    if (m.sender) from.title = 'member ' + m.sender.slice(0, 8);
+    setText($(from, '.name'), m.own ? m.from + ' (you)' : m.from);
+    memberTag($(from, '.member-tag'), m.sender);
+    if (m.sender) from.title = 'member ' + m.sender;
     const ts = $(li, '.ts');
     setText(ts, formatTime(m.ts));
     ts.dateTime = m.ts;
@@ -419,9 +432,10 @@ function roomView(id, quick) {
     const members = $(node, '.members');
     if (members) {
       members.replaceChildren(...(r.member_list || []).map(m => {
-        const li = document.createElement('li');
-        setText(li, m.self ? m.name + ' (you)' : m.name);
-        if (m.id) li.title = 'member ' + m.id.slice(0, 8);
+        const li = clone('tpl-member');
+        setText($(li, '.name'), m.self ? m.name + ' (you)' : m.name);
+        memberTag($(li, '.member-tag'), m.id);
+        if (m.id) li.title = 'member ' + m.id;
         if (m.self) li.classList.add('self');
         return li;
       }));
