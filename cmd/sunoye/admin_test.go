@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -178,8 +179,7 @@ func TestOpenFromCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, ok := strings.CutPrefix(u.Fragment, "launch=")
-	if !ok || u.RawQuery != "" {
+	if !strings.HasPrefix(u.Fragment, "launch=") || u.RawQuery != "" {
 		t.Fatalf("open --url printed %q, want the one-time token in the fragment (#launch=…), which no request carries", link)
 	}
 	browser := &http.Client{Timeout: 10 * time.Second}
@@ -194,31 +194,42 @@ func TestOpenFromCLI(t *testing.T) {
 	}
 	// The page exchanges the token for a session, once: another browser
 	// gets nothing from it.
-	origin := u.Scheme + "://" + u.Host
-	exchange := func() (int, web.SessionJSON) {
-		req, _ := http.NewRequest(http.MethodPost, origin+"/v1/session", strings.NewReader(`{"launch":"`+token+`"}`))
-		req.Header.Set("Origin", origin)
-		resp, err := browser.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var s web.SessionJSON
-		_ = json.NewDecoder(resp.Body).Decode(&s)
-		return resp.StatusCode, s
-	}
-	status, s := exchange()
+	status, origin, s := exchangeLaunch(t, link)
 	if status != http.StatusCreated || s.View != "room/"+inv.Room {
 		t.Fatalf("the page's session exchange: %d %+v", status, s)
 	}
 	req, _ := http.NewRequest(http.MethodGet, origin+"/v1/rooms/"+inv.Room, nil)
 	req.Header.Set("Authorization", "Bearer "+s.Session)
-	if resp, err := browser.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("the room with the session: %v %v", resp.Status, err)
-	} else {
-		resp.Body.Close()
+	if resp, err := browser.Do(req); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("the room with the session: %s", resp.Status)
 	}
-	if status, _ := exchange(); status != http.StatusForbidden {
+	if status, _, _ := exchangeLaunch(t, link); status != http.StatusForbidden {
 		t.Errorf("the link's token was exchanged a second time: %d", status)
 	}
+}
+
+// exchangeLaunch does what the chat UI's page does with a launch link
+// (http://127.0.0.1:PORT/#launch=TOKEN): it posts the token from the
+// page's origin for a session. It returns the answer's status, the
+// origin, and the session if there is one.
+func exchangeLaunch(t *testing.T, link string) (int, string, web.SessionJSON) {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := u.Scheme + "://" + u.Host
+	body, _ := json.Marshal(web.SessionRequest{Launch: strings.TrimPrefix(u.Fragment, "launch=")})
+	req, _ := http.NewRequest(http.MethodPost, origin+"/v1/session", bytes.NewReader(body))
+	req.Header.Set("Origin", origin)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s web.SessionJSON
+	_ = json.NewDecoder(resp.Body).Decode(&s)
+	return resp.StatusCode, origin, s
 }
