@@ -399,9 +399,14 @@ function roomView(id, quick) {
     return li;
   }
 
+  // Messages shown live since the last history read began: that read
+  // may have been answered before they came.
+  let arrived = [];
+
   function addMessage(m, forceScroll) {
     if (!m || seen.has(m.id)) return;
     seen.add(m.id);
+    arrived.push(m);
     const follow = stick || forceScroll;
     list.append(messageNode(m));
     if (quick) {
@@ -412,6 +417,10 @@ function roomView(id, quick) {
   }
 
   function renderHistory(msgs) {
+    // What came live during the read is newer than the history: keep it,
+    // or it would vanish until the next resync.
+    const read = new Set(msgs.map(m => m.id));
+    msgs = msgs.concat(arrived.filter(m => !read.has(m.id)));
     // Only rebuild when something is missing: a resync after every stream
     // open must not make the list jump.
     const shown = quick ? msgs.slice(-QUICK_MESSAGES) : msgs;
@@ -457,6 +466,7 @@ function roomView(id, quick) {
     refreshing = (async () => {
       do {
         again = false;
+        arrived = [];
         try {
           const [r, msgs] = await Promise.all([api('GET', roomPath(id)), api('GET', roomPath(id) + '/messages')]);
           if (gone) return;
