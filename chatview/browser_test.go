@@ -20,7 +20,7 @@ func TestOpenBrowserKeepsTheTokenOffTheCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("BROWSER", fake)
-	const url = "http://127.0.0.1:4242/launch?token=SECRET-TOKEN"
+	const url = "http://127.0.0.1:4242/#launch=SECRET-TOKEN"
 	if err := OpenBrowser(url); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestOpenBrowserKeepsTheTokenOffTheCommandLine(t *testing.T) {
 	if strings.Contains(args, "SECRET-TOKEN") || !strings.HasPrefix(args, "file://") {
 		t.Errorf("the browser's command line is %q", args)
 	}
-	if !strings.Contains(page, `url=http://127.0.0.1:4242/launch?token=SECRET-TOKEN"`) {
+	if !strings.Contains(page, `url=http://127.0.0.1:4242/#launch=SECRET-TOKEN"`) {
 		t.Errorf("the launch page does not lead to the URL: %q", page)
 	}
 	file := strings.TrimPrefix(strings.TrimSpace(args), "file://")

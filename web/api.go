@@ -213,6 +213,21 @@ type SettingsAnswerJSON struct {
 	RestartNeeded bool `json:"restart_needed"`
 }
 
+// SessionRequest is the body of POST /v1/session on the chat UI: the
+// launch token from the fragment of a launch URL ("#launch=TOKEN").
+type SessionRequest struct {
+	Launch string `json:"launch"`
+}
+
+// SessionJSON answers POST /v1/session: the session token, which every
+// other request of the chat UI's API carries as "Authorization: Bearer
+// TOKEN", and the view the launch URL was for (as View's String writes
+// it).
+type SessionJSON struct {
+	Session string `json:"session"`
+	View    string `json:"view"`
+}
+
 // OpenRequest is the body of POST /v1/open: open a chat window showing
 // View (as web.View's String writes it: "room/482913057", "create", …).
 type OpenRequest struct {

@@ -26,17 +26,19 @@ const (
 // events serves GET /v1/events on the unix socket: the Service's events as
 // server-sent events, for scripts (curl -N --unix-socket …).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	s.streamEvents(w, r, nil)
+	s.streamEvents(w, r, nil, nil)
 }
 
 // streamEvents writes the Service's events to w as server-sent events, one
 // EventJSON per event, until the client goes away or the request's context
-// ends. onEvent, if set, sees each event before it is written.
+// ends. onEvent, if set, sees each event before it is written. alive, if
+// set, is asked before each event and heartbeat is written; the stream
+// ends when it says no (the chat UI's session expired).
 //
 // A stream that falls behind is not closed: it is subscribed afresh and
 // sent an EventResync, so the client re-reads its state and keeps its
 // connection (and, in the chat UI, its focus).
-func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, onEvent func(rooms.Event)) {
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, onEvent func(rooms.Event), alive func() bool) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		writeJSON(w, http.StatusInternalServerError, ErrorJSON{Error: "streaming unsupported", Code: CodeInternal})
@@ -65,12 +67,18 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, onEvent fu
 		case <-r.Context().Done():
 			return
 		case <-beat.C:
+			if alive != nil && !alive() {
+				return
+			}
 			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
 				return
 			}
 			flusher.Flush()
 			continue
 		case e, ok := <-events:
+			if alive != nil && !alive() {
+				return
+			}
 			if ok {
 				if onEvent != nil {
 					onEvent(e)

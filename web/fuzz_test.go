@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -224,14 +225,20 @@ func requestBody(t *testing.T, raw []byte, repl *strings.Replacer) []byte {
 
 // The chat UI, with a live session held by someone else and an unspent
 // launch link the fuzzer does not know: whatever else a request carries
-// (any Host, Origin, Cookie, path, method, body), it is refused and
-// changes nothing.
+// (any Host, Origin, Cookie, Authorization, path, method, body), it gets
+// the page's files at most (which are the same for everyone), never a
+// secret, and changes nothing.
 func FuzzUIWithoutSession(f *testing.F) {
 	const host = "Host: 127.0.0.1:PORT"
 	for _, s := range []string{
 		rawRequest("GET", "/", "", host),
 		rawRequest("GET", "/app.js", "", "Host: localhost:PORT"),
 		rawRequest("GET", "/v1/rooms", "", host, "Cookie: sunoye_PORT=forged"),
+		rawRequest("GET", "/v1/rooms", "", host, "Authorization: Bearer forged"),
+		rawRequest("GET", "/v1/settings", "", host, "Authorization: Bearer "),
+		rawRequest("POST", "/v1/session", `{"launch":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, host, "Origin: http://127.0.0.1:PORT"),
+		rawRequest("POST", "/v1/session", `{"launch":""}`, host),
+		rawRequest("GET", "/index.html", "", host),
 		rawRequest("GET", "/v1/rooms/ROOM_BASE/invite", "", host, "Origin: http://127.0.0.1:PORT"),
 		rawRequest("POST", "/v1/rooms", "{}", host, "Origin: http://127.0.0.1:PORT"),
 		rawRequest("POST", "/v1/rooms/ROOM_BASE/messages", `{"text":"hi"}`, host, "Sec-Fetch-Site: same-origin"),
@@ -260,8 +267,9 @@ func FuzzUIWithoutSession(f *testing.F) {
 	f.Cleanup(func() { cancel(); <-served })
 	// A session that exists, and a launch link that would make one: the
 	// fuzzer knows neither, and must not ride on them.
-	sessionClient(f, ui, web.RoomView(fx.base.Room))
-	_ = ui.LaunchURL(web.RoomView(fx.base.Room))
+	token, _ := launchSession(f, ui, web.RoomView(fx.base.Room))
+	launch := launchToken(f, ui.LaunchURL(web.RoomView(fx.base.Room)))
+	secrets := []string{token, launch, fx.base.Password, fx.other.Password}
 
 	repl := strings.NewReplacer("ROOM_BASE", string(fx.base.Room), "PORT", origin.Port())
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -273,8 +281,13 @@ func FuzzUIWithoutSession(f *testing.F) {
 		defer cancel()
 		rec := httptest.NewRecorder()
 		ui.ServeHTTP(rec, req.WithContext(rctx))
-		if rec.Code < 400 {
+		if rec.Code < 400 && (strings.HasPrefix(req.URL.Path, "/v1/") || (req.Method != http.MethodGet && req.Method != http.MethodHead)) {
 			t.Fatalf("%s %s (Host %q) without a session: %d %q", req.Method, req.URL, req.Host, rec.Code, rec.Body.Bytes())
+		}
+		for _, secret := range secrets {
+			if bytes.Contains(rec.Body.Bytes(), []byte(secret)) || strings.Contains(fmt.Sprint(rec.Header()), secret) {
+				t.Fatalf("%s %s (Host %q) without a session got a secret: %d %q", req.Method, req.URL, req.Host, rec.Code, rec.Body.Bytes())
+			}
 		}
 		rs := fx.asha.Rooms()
 		if len(rs) != 1 || rs[0].ID != fx.base.Room || rs[0].Muted || fx.asha.DoNotDisturb() || fx.asha.Name() != "Asha" {

@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +27,13 @@ type UIOptions struct {
 	// LaunchTTL is how long a launch URL may wait for its first use;
 	// 0 means DefaultLaunchTTL.
 	LaunchTTL time.Duration
+	// SessionIdle is how long a session lives unused, and SessionMax how
+	// long it lives at most; 0 means DefaultSessionIdle and
+	// DefaultSessionMax.
+	SessionIdle, SessionMax time.Duration
+	// Now is the clock that launch tokens and sessions expire by; nil
+	// means time.Now. Tests set it to expire them without waiting.
+	Now func() time.Time
 	// LoadSettings returns the settings shown in the settings view. It
 	// should return the broker URL and DSN redacted (mqttx.Redact,
 	// db.Redact): they may hold passwords, and the UI shows what it gets.
@@ -47,10 +54,15 @@ type UIOptions struct {
 // the API of Server plus what only windows need (the event stream with
 // focus tracking, settings). It listens on 127.0.0.1 only.
 //
-// Access: LaunchURL mints a one-time token; its first use exchanges it for
-// a session cookie. Every other request needs that cookie, a Host that
-// names this server, and, for the API and anything that is not a GET, an
-// origin of its own (see crossSite).
+// Access: LaunchURL mints a one-time launch token, which the page
+// exchanges for a session token (POST /v1/session) and keeps in its
+// sessionStorage. Every API request must carry that token in an
+// "Authorization: Bearer" header, a Host that names this server, and an
+// origin of its own (see crossSite). The session is not a cookie: browsers
+// send cookies to every port of 127.0.0.1, that is to any local program
+// the user's browser visits, whereas a page's storage and headers stay
+// with its origin, port included. The page itself (HTML, CSS, JS) holds
+// nothing secret and is served to any request with the right Host.
 type UI struct {
 	svc     *rooms.Service
 	api     *Server
@@ -58,10 +70,10 @@ type UI struct {
 	log     *slog.Logger
 	ln      net.Listener
 	port    string
-	cookie  string // the session cookie's name, per port
 	auth    *authority
 	focus   *focusTracker
-	mux     *http.ServeMux
+	mux     *http.ServeMux // the API, behind the session check
+	files   http.Handler   // the page, open to all
 	serving atomic.Bool
 }
 
@@ -75,6 +87,15 @@ func NewUI(svc *rooms.Service, api *Server, opt UIOptions) (*UI, error) {
 	if opt.LaunchTTL <= 0 {
 		opt.LaunchTTL = DefaultLaunchTTL
 	}
+	if opt.SessionIdle <= 0 {
+		opt.SessionIdle = DefaultSessionIdle
+	}
+	if opt.SessionMax <= 0 {
+		opt.SessionMax = DefaultSessionMax
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -85,13 +106,9 @@ func NewUI(svc *rooms.Service, api *Server, opt UIOptions) (*UI, error) {
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	u := &UI{
 		svc: svc, api: api, opt: opt, log: opt.Logger, ln: ln, port: port,
-		// Cookies do not care about ports: two daemons of one user (two
-		// state directories) would overwrite each other's cookie in a
-		// shared browser under one name.
-		cookie: "sunoye_" + port,
-		auth:   newAuthority(opt.LaunchTTL),
-		focus:  newFocusTracker(svc),
-		mux:    http.NewServeMux(),
+		auth:  newAuthority(opt),
+		focus: newFocusTracker(svc),
+		mux:   http.NewServeMux(),
 	}
 	u.routes()
 	return u, nil
@@ -102,16 +119,7 @@ func (u *UI) routes() {
 	if err != nil {
 		panic("web: embedded assets missing: " + err.Error())
 	}
-	files := http.FileServerFS(static)
-	// "/" takes every method: "GET /" would conflict with "/v1/" below.
-	u.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		files.ServeHTTP(w, r)
-	})
+	u.files = http.FileServerFS(static)
 	u.mux.HandleFunc("GET /v1/events", u.events)
 	u.mux.HandleFunc("POST /v1/rooms/{room}/focus", u.setFocus)
 	u.mux.HandleFunc("GET /v1/settings", u.getSettings)
@@ -124,14 +132,20 @@ func (u *UI) routes() {
 // stay on it and should open anything else elsewhere.
 func (u *UI) Origin() string { return "http://127.0.0.1:" + u.port }
 
-// LaunchURL returns a URL that opens view v, carrying a one-time token:
-// the first request with it gets a session cookie and is redirected to
-// the token-free page, so a URL that leaks (process list, history) is
-// already spent, and one never used expires after UIOptions.LaunchTTL.
-// Mint one per window.
+// LaunchURL returns a URL that opens view v, carrying a one-time token in
+// its fragment ("/#launch=TOKEN"), which browsers never send anywhere: the
+// page reads it, takes it out of its address at once, and exchanges it for
+// a session (POST /v1/session), so a URL that leaks (process list,
+// history) is already spent, and one never used expires after
+// UIOptions.LaunchTTL. A link preview, which runs no script, spends
+// nothing. Mint one per window.
 func (u *UI) LaunchURL(v View) string {
-	return u.Origin() + "/launch?token=" + url.QueryEscape(u.auth.mint(v))
+	return u.Origin() + "/#" + launchFragment + u.auth.mint(v)
 }
+
+// launchFragment starts the fragment of a launch URL; the token follows
+// (base64url, so it needs no escaping).
+const launchFragment = "launch="
 
 // Serve serves the UI until ctx ends, then closes the listener and every
 // open event stream. It may be called once.
@@ -164,8 +178,12 @@ func (u *UI) Serve(ctx context.Context) error {
 	return fmt.Errorf("chat UI: %w", err)
 }
 
+// sessionPath is where the page exchanges its launch token for a session.
+const sessionPath = "/v1/session"
+
 // ServeHTTP checks every request (Host, origin, session) before it
-// reaches a handler.
+// reaches a handler. Only the API (/v1/…) needs a session; the page's
+// files are the same for everyone.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	if !u.hostOK(r.Host) {
@@ -176,33 +194,43 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.refuse(w, r, http.StatusForbidden, reason)
 		return
 	}
-	if r.URL.Path == "/launch" {
-		u.launch(w, r)
+	switch {
+	case r.URL.Path == sessionPath:
+		u.startSession(w, r)
+		return
+	case !strings.HasPrefix(r.URL.Path, "/v1/"):
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			u.refuse(w, r, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		u.files.ServeHTTP(w, r)
 		return
 	}
-	if c, err := r.Cookie(u.cookie); err != nil || !u.auth.valid(c.Value) {
-		u.refuse(w, r, http.StatusUnauthorized, "no session: open this window from SunOye (its tray menu, or `sunoye open`)")
+	if !u.auth.use(bearer(r)) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="SunOye"`)
+		u.refuse(w, r, http.StatusUnauthorized, "no session, or it has expired: open this window from SunOye (its tray menu, or `sunoye open`)")
 		return
 	}
 	u.mux.ServeHTTP(w, r)
 }
 
-// launch exchanges a launch token for a session cookie and sends the
-// browser on to the view, without the token in the URL.
-func (u *UI) launch(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		// Not even HEAD: a link preview must not spend the token.
-		u.refuse(w, r, http.StatusMethodNotAllowed, "launch URLs are for GET")
+// startSession serves POST /v1/session: it exchanges a launch token for a
+// session token and the view the launch URL was for.
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		u.refuse(w, r, http.StatusMethodNotAllowed, "POST a launch token here")
 		return
 	}
-	session, v, ok := u.auth.spend(r.URL.Query().Get("token"))
+	var req SessionRequest
+	if !u.api.decode(w, r, &req) {
+		return
+	}
+	token, v, ok := u.auth.spend(req.Launch)
 	if !ok {
 		u.refuse(w, r, http.StatusForbidden, "this link was used already or has expired: open the window again from SunOye")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: u.cookie, Value: session, Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode,
-	})
-	http.Redirect(w, r, "/"+v.fragment(), http.StatusSeeOther)
+	writeJSON(w, http.StatusCreated, SessionJSON{Session: token, View: v.String()})
 }

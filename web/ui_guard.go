@@ -38,23 +38,26 @@ func (u *UI) ownOrigin(origin string) bool {
 }
 
 // crossSite returns why r looks like it was sent by another site's page,
-// or "" if it does not. SameSite=Strict is no defence here: every port of
-// 127.0.0.1 is the same site, so a page served by any other local program
-// gets our cookie attached to what it sends us. What tells them apart is
-// the origin, which browsers state and pages cannot forge:
+// or "" if it does not. The session is a header that only our own page can
+// set (it is no cookie, which the browser would attach for any page of
+// 127.0.0.1, whatever its port), so this is the second line: a page of
+// another origin that got hold of a session, or of a launch token (which
+// POST /v1/session takes without a session), still gets nothing done.
+// What tells the pages apart is the origin, which browsers state and pages
+// cannot forge:
 //
-//   - The checks apply to the API (/v1/…, the event stream included) and
-//     to every request that is not GET or HEAD. Page loads (/, the assets,
-//     /launch) are navigations that may come from anywhere and change
-//     nothing.
+//   - The checks apply to the API (/v1/…, the event stream and the
+//     session exchange included) and to every request that is not GET or
+//     HEAD. Page loads (/, the assets) are navigations that may come from
+//     anywhere and change nothing.
 //   - An Origin header, if present, must be ours. Browsers send it on
 //     every cross-origin request and on every POST, PUT and DELETE, so a
 //     foreign page's write always shows a foreign Origin.
 //   - Without Origin, Sec-Fetch-Site, if present, must be "same-origin"
 //     (or "none", a request the user made by hand, for GET and HEAD).
 //     A browser that sends neither header is too old to be a foreign
-//     page's tool here; a program without them (curl, a script) holds the
-//     session cookie only if the user gave it.
+//     page's tool here; a program without them (curl, a script) holds a
+//     session only if the user gave it one.
 func (u *UI) crossSite(r *http.Request) string {
 	safe := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if safe && !strings.HasPrefix(r.URL.Path, "/v1/") {
@@ -78,7 +81,8 @@ func (u *UI) crossSite(r *http.Request) string {
 }
 
 // refuse answers a request that failed a check. The log line names the
-// check, never the request's query or cookies, which may hold secrets.
+// check, never the request's query or headers (Authorization), which may
+// hold secrets.
 func (u *UI) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
 	u.log.Debug("chat UI request refused", "method", r.Method, "path", r.URL.Path,
 		"host", r.Host, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr, "status", status, "reason", reason)

@@ -3,9 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image/png"
 	"net/http"
-	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,25 +89,74 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// sessionClient opens a launch URL the way a window does and returns an
-// HTTP client holding the session cookie (redirects not followed).
-func sessionClient(t testing.TB, ui *web.UI, v web.View) *http.Client {
+// launchSession exchanges a launch URL's token for a session the way the
+// page does (POST /v1/session from its own origin) and returns the
+// session token and the view the answer names.
+func launchSession(t testing.TB, ui *web.UI, v web.View) (token string, view string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{
-		Jar:           jar,
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := hc.Get(ui.LaunchURL(v))
+	tok := launchToken(t, ui.LaunchURL(v))
+	resp, err := exchange(ui, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("launch: %s", resp.Status)
+	defer resp.Body.Close()
+	var s web.SessionJSON
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != http.StatusCreated || s.Session == "" {
+		t.Fatalf("POST /v1/session: %s %+v %v", resp.Status, s, err)
 	}
-	return hc
+	return s.Session, s.View
+}
+
+// launchToken returns the one-time token in a launch URL's fragment.
+func launchToken(t testing.TB, launch string) string {
+	t.Helper()
+	u, err := url.Parse(launch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, ok := strings.CutPrefix(u.Fragment, "launch=")
+	if !ok || u.Path != "/" || u.RawQuery != "" {
+		t.Fatalf("launch URL %s: want /#launch=TOKEN", launch)
+	}
+	return tok
+}
+
+// exchange posts a launch token to /v1/session as the page does.
+func exchange(ui *web.UI, tok string) (*http.Response, error) {
+	body, _ := json.Marshal(web.SessionRequest{Launch: tok})
+	req, err := http.NewRequest(http.MethodPost, ui.Origin()+"/v1/session", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", ui.Origin())
+	return (&http.Client{Timeout: 30 * time.Second}).Do(req)
+}
+
+// sessionClient opens a launch URL the way a window does and returns an
+// HTTP client that sends the session with every request (redirects not
+// followed).
+func sessionClient(t testing.TB, ui *web.UI, v web.View) *http.Client {
+	t.Helper()
+	token, _ := launchSession(t, ui, v)
+	return bearerClient(token)
+}
+
+// bearerClient returns an HTTP client that sends token as the session.
+func bearerClient(token string) *http.Client {
+	return &http.Client{
+		Transport:     bearerTransport(token),
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+type bearerTransport string
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // browser starts a headless Chromium for the test and returns a chromedp

@@ -81,9 +81,10 @@ func noRedirects() *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// A launch URL works once: it sets a strict session cookie and sends the
-// browser to the view without the token; the same URL again is refused.
-// Without the cookie nothing is served.
+// A launch URL carries its token in the fragment, which no request line
+// holds; the token works once, exchanged by the page for a session that
+// is not a cookie. Without the session the page loads (it holds nothing
+// secret) but the API answers nothing.
 func TestUILaunchTokenIsSpentOnFirstUse(t *testing.T) {
 	asha, _, room := twoMembers(t)
 	var logged testenv.LogBuffer
@@ -91,68 +92,96 @@ func TestUILaunchTokenIsSpentOnFirstUse(t *testing.T) {
 	hc := noRedirects()
 
 	launch := ui.LaunchURL(web.RoomView(room))
-	u, err := url.Parse(launch)
-	if err != nil {
-		t.Fatal(err)
+	if !strings.HasPrefix(launch, ui.Origin()+"/#launch=") || !strings.HasPrefix(ui.Origin(), "http://127.0.0.1:") {
+		t.Errorf("launch URL %s: want %s/#launch=TOKEN", launch, ui.Origin())
 	}
-	if u.Scheme != "http" || u.Host != strings.TrimPrefix(ui.Origin(), "http://") || !strings.HasPrefix(u.Host, "127.0.0.1:") {
-		t.Errorf("launch URL %s is not on %s", launch, ui.Origin())
-	}
-	if tok := u.Query().Get("token"); len(tok) < 43 { // 32 bytes in base64
+	tok := launchToken(t, launch)
+	if len(tok) < 43 { // 32 bytes in base64
 		t.Errorf("launch token %q is shorter than 32 random bytes", tok)
 	}
 
-	// A link preview's HEAD does not spend it.
-	if resp := do(t, hc, http.MethodHead, launch, "", nil); resp.StatusCode != http.StatusMethodNotAllowed || len(resp.Cookies()) != 0 {
-		t.Errorf("HEAD of a launch URL: %s, cookies %v; want 405 and none", resp.Status, resp.Cookies())
+	// Loading the link (a browser, a link preview) sends no token: the
+	// page loads, and the token is not spent.
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		resp := do(t, hc, method, launch, "", nil)
+		checkSecurityHeaders(t, method+" launch URL", resp)
+		if resp.StatusCode != http.StatusOK || len(resp.Cookies()) != 0 {
+			t.Errorf("%s of a launch URL: %s, cookies %v; want 200 and none", method, resp.Status, resp.Cookies())
+		}
 	}
-	resp := get(t, hc, launch, nil)
-	checkSecurityHeaders(t, "launch", resp)
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("launch: %s, want 303", resp.Status)
-	}
-	if loc := resp.Header.Get("Location"); loc != "/#/room/"+string(room) {
-		t.Errorf("launch redirects to %q, want the room's view without the token", loc)
-	}
-	cookies := resp.Cookies()
-	if len(cookies) != 1 {
-		t.Fatalf("launch set %d cookies, want 1", len(cookies))
-	}
-	c := cookies[0]
-	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Value == "" {
-		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/", c)
-	}
-	withCookie := map[string]string{"Cookie": c.Name + "=" + c.Value}
-
-	if resp := get(t, hc, launch, nil); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("launch URL used twice: %s, want 403", resp.Status)
-	} else if len(resp.Cookies()) != 0 {
-		t.Errorf("a spent launch URL set a cookie")
+	if resp := get(t, hc, ui.Origin()+"/v1/session", nil); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /v1/session: %s, want 405", resp.Status)
 	}
 
-	for _, path := range []string{"/", "/app.js", "/v1/rooms", "/v1/rooms/" + string(room) + "/invite", "/v1/events?client=abcdefgh12"} {
+	resp, err := exchange(ui, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	checkSecurityHeaders(t, "session", resp)
+	var s web.SessionJSON
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("exchange the launch token: %s %v", resp.Status, err)
+	}
+	if s.View != "room/"+string(room) || len(s.Session) < 43 || s.Session == tok {
+		t.Errorf("session answer %+v: want a fresh 32-byte token and the room's view", s)
+	}
+	if len(resp.Cookies()) != 0 || resp.Header.Get("Set-Cookie") != "" {
+		t.Errorf("the session exchange set cookies: %v", resp.Header.Values("Set-Cookie"))
+	}
+	withSession := map[string]string{"Authorization": "Bearer " + s.Session}
+
+	if again, err := exchange(ui, tok); err != nil {
+		t.Fatal(err)
+	} else if again.Body.Close(); again.StatusCode != http.StatusForbidden {
+		t.Errorf("launch token used twice: %s, want 403", again.Status)
+	}
+
+	api := []string{"/v1/rooms", "/v1/rooms/" + string(room) + "/invite", "/v1/settings", "/v1/events?client=abcdefgh12"}
+	for _, path := range api {
+		for name, h := range map[string]map[string]string{
+			"no session":                      nil,
+			"a forged session":                {"Authorization": "Bearer forged"},
+			"the launch token":                {"Authorization": "Bearer " + tok},
+			"the session in a cookie":         {"Cookie": "sunoye_" + strings.TrimPrefix(ui.Origin(), "http://127.0.0.1:") + "=" + s.Session},
+			"the session without Bearer":      {"Authorization": s.Session},
+			"the session in the query string": nil,
+		} {
+			u := ui.Origin() + path
+			if name == "the session in the query string" {
+				u += map[bool]string{true: "&", false: "?"}[strings.Contains(path, "?")] + "session=" + s.Session
+			}
+			resp := get(t, hc, u, h)
+			checkSecurityHeaders(t, path+" with "+name, resp)
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("GET %s with %s: %s, want 401 asking for a bearer token", path, name, resp.Status)
+			}
+			if inv, _ := asha.InviteFor(room); strings.Contains(string(body), inv.Password) {
+				t.Errorf("GET %s with %s disclosed the room's password", path, name)
+			}
+		}
+	}
+
+	// The page, to anyone; the API with the session.
+	for _, path := range []string{"/", "/app.js", "/app.css"} {
 		resp := get(t, hc, ui.Origin()+path, nil)
-		checkSecurityHeaders(t, path+" without cookie", resp)
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("GET %s without a session: %s, want 401", path, resp.Status)
-		}
-		resp = get(t, hc, ui.Origin()+path, map[string]string{"Cookie": c.Name + "=forged"})
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("GET %s with a forged session: %s, want 401", path, resp.Status)
+		checkSecurityHeaders(t, path, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %s", path, resp.Status)
 		}
 	}
-
-	// With the cookie: the page and the API.
-	resp = get(t, hc, ui.Origin()+"/", withCookie)
-	checkSecurityHeaders(t, "page", resp)
-	page, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `<script src="app.js"`) {
-		t.Errorf("GET / with the session: %s %.200s", resp.Status, page)
+	if resp := do(t, hc, http.MethodPost, ui.Origin()+"/", "{}", withSession); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /: %s, want 405", resp.Status)
+	}
+	page, _ := io.ReadAll(get(t, hc, ui.Origin()+"/", nil).Body)
+	if !strings.Contains(string(page), `<script src="app.js"`) {
+		t.Errorf("GET /: %.200s", page)
 	}
 	if strings.Contains(string(page), "<script>") || strings.Contains(string(page), " style=") {
 		t.Errorf("the page has inline script or style, which the CSP would block")
 	}
-	resp = get(t, hc, ui.Origin()+"/v1/rooms/"+string(room), withCookie)
+	resp = get(t, hc, ui.Origin()+"/v1/rooms/"+string(room), withSession)
 	checkSecurityHeaders(t, "API", resp)
 	var r web.RoomJSON
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Room != string(room) || r.Members != 2 {
@@ -164,45 +193,127 @@ func TestUILaunchTokenIsSpentOnFirstUse(t *testing.T) {
 	if !strings.Contains(log, "chat UI request refused") {
 		t.Errorf("refusals were not logged:\n%s", log)
 	}
-	if tok := u.Query().Get("token"); strings.Contains(log, tok) || strings.Contains(log, c.Value) {
-		t.Errorf("the log holds the launch token or the session cookie:\n%s", log)
+	if strings.Contains(log, tok) || strings.Contains(log, s.Session) {
+		t.Errorf("the log holds the launch token or the session:\n%s", log)
 	}
 }
 
 // A launch URL that waited too long is refused, and stays refused.
 func TestUILaunchTokenExpires(t *testing.T) {
 	asha, _, room := twoMembers(t)
-	const ttl = 200 * time.Millisecond
-	ui := startUI(t, asha, web.UIOptions{LaunchTTL: ttl})
-	launch := ui.LaunchURL(web.RoomView(room))
-	fresh := ui.LaunchURL(web.RoomView(room))
-	time.Sleep(2 * ttl) // let both expire: a precondition, not what is tested
-	hc := noRedirects()
+	clock := web.NewTestClock()
+	const ttl = time.Minute
+	ui := startUI(t, asha, web.UIOptions{LaunchTTL: ttl, Now: clock.Now})
+	launch := launchToken(t, ui.LaunchURL(web.RoomView(room)))
+	fresh := launchToken(t, ui.LaunchURL(web.RoomView(room)))
+	clock.Advance(ttl + time.Second)
+	status := func(tok string) int {
+		resp, err := exchange(ui, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
 	for i := range 2 {
-		if resp := get(t, hc, launch, nil); resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
-			t.Errorf("expired launch URL, try %d: %s, cookies %v; want 403 and none", i+1, resp.Status, resp.Cookies())
+		if got := status(launch); got != http.StatusForbidden {
+			t.Errorf("expired launch URL, try %d: %d, want 403", i+1, got)
 		}
 	}
-	if resp := get(t, hc, fresh, nil); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("the other expired launch URL: %s, want 403", resp.Status)
+	if got := status(fresh); got != http.StatusForbidden {
+		t.Errorf("the other expired launch URL: %d, want 403", got)
 	}
 	// A new one works: expiry is per token.
-	if resp := get(t, hc, ui.LaunchURL(web.RoomView(room)), nil); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("new launch URL: %s", resp.Status)
+	if got := status(launchToken(t, ui.LaunchURL(web.RoomView(room)))); got != http.StatusCreated {
+		t.Errorf("new launch URL: %d", got)
+	}
+}
+
+// A session copied out of a window (to curl, say) stops working once it
+// has gone unused for the idle time, and any session once it is older
+// than the maximum, however much it is used; an open event stream is a
+// use, and ends with its session.
+func TestUISessionExpires(t *testing.T) {
+	asha, bilal, room := twoMembers(t)
+	clock := web.NewTestClock()
+	start := clock.Now()
+	const idle, max = 12 * time.Hour, 7 * 24 * time.Hour
+	ui := startUI(t, asha, web.UIOptions{SessionIdle: idle, SessionMax: max, Now: clock.Now})
+	inv, err := asha.InviteFor(room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := ui.Origin() + "/v1/rooms/" + string(room) + "/invite"
+	// disclosed replays a stolen token as curl would (no Origin) and
+	// reports whether it got the room's password.
+	disclosed := func(token string) bool {
+		t.Helper()
+		resp := get(t, noRedirects(), invite, map[string]string{"Authorization": "Bearer " + token})
+		body, _ := io.ReadAll(resp.Body)
+		got := strings.Contains(string(body), inv.Password)
+		if got != (resp.StatusCode == http.StatusOK) || (!got && resp.StatusCode != http.StatusUnauthorized) {
+			t.Errorf("GET invite: %s %q", resp.Status, body)
+		}
+		return got
+	}
+	stolen, _ := launchSession(t, ui, web.RoomView(room))
+	window, _ := launchSession(t, ui, web.RoomView(room))
+	if !disclosed(stolen) {
+		t.Fatal("a live session was refused")
+	}
+	stream := openEvents(t, bearerClient(window), ui.Origin()+"/v1/events?client=window-0123")
+
+	clock.Advance(idle + time.Minute)
+	if disclosed(stolen) {
+		t.Errorf("a session unused for %v still works", idle+time.Minute)
+	}
+	// The window's stream kept its session in use.
+	if _, err := bilal.Send(t.Context(), room, "after a night"); err != nil {
+		t.Fatal(err)
+	}
+	if e := stream.next(t, "message", string(room)); e.Message.Text != "after a night" {
+		t.Errorf("event %+v", e.Message)
+	}
+	deadline := start.Add(max)
+	for clock.Now().Add(idle - time.Minute).Before(deadline) {
+		clock.Advance(idle - time.Minute)
+		if !disclosed(window) {
+			t.Fatalf("a session in use expired before the maximum, %v after it began", clock.Now().Sub(start))
+		}
+	}
+	clock.Advance(deadline.Sub(clock.Now()) + time.Second) // past the maximum, within the idle time
+	if disclosed(window) {
+		t.Errorf("a session in use outlived the maximum of %v", max)
+	}
+	// Its stream ends rather than deliver the next event.
+	if _, err := bilal.Send(t.Context(), room, "too late"); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case e, ok := <-stream.events:
+			if !ok {
+				return
+			}
+			if e.Message != nil && e.Message.Text == "too late" {
+				t.Errorf("the stream of an expired session delivered %+v", e.Message)
+			}
+		case <-timeout:
+			t.Fatal("the stream of an expired session stays open")
+		}
 	}
 }
 
 // Another site's page, or a DNS-rebound host name, gets nothing done even
-// with the session cookie attached (as a browser attaches it).
+// with the session (which a page of another origin cannot read, but might
+// have been given).
 func TestUIRefusesForeignOriginsAndHosts(t *testing.T) {
 	asha, bilal, room := twoMembers(t)
 	ui := startUI(t, asha, web.UIOptions{})
-	hc := sessionClient(t, ui, web.RoomView(room))
+	token, _ := launchSession(t, ui, web.RoomView(room))
+	auth := "Bearer " + token
 	base, _ := url.Parse(ui.Origin())
-	cookie := ""
-	for _, c := range hc.Jar.Cookies(base) {
-		cookie = c.Name + "=" + c.Value
-	}
 	port := base.Port()
 	send := ui.Origin() + "/v1/rooms/" + string(room) + "/messages"
 	body := `{"text":"sent by a foreign page"}`
@@ -229,32 +340,41 @@ func TestUIRefusesForeignOriginsAndHosts(t *testing.T) {
 		{"API read, Host without port", http.MethodGet, ui.Origin() + "/v1/rooms", "", map[string]string{"Host": "127.0.0.1"}, 403},
 	}
 	for _, c := range refused {
-		c.header["Cookie"] = cookie
+		c.header["Authorization"] = auth
 		resp := do(t, hcNoJar, c.method, c.u, c.body, c.header)
 		checkSecurityHeaders(t, c.name, resp)
 		if resp.StatusCode != c.wantStatusCode {
 			t.Errorf("%s: %s, want %d", c.name, resp.Status, c.wantStatusCode)
 		}
 	}
-	// A launch URL opened under a rebound host name is refused, and not
-	// spent: the attacker cannot burn the user's link either.
-	launch := ui.LaunchURL(web.RoomView(room))
-	if resp := do(t, hcNoJar, http.MethodGet, launch, "", map[string]string{"Host": "evil.example:" + port}); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("launch under a rebound Host: %s, want 403", resp.Status)
+	// A launch token posted under a rebound host name, or from another
+	// origin, is refused, and not spent: the attacker cannot burn the
+	// user's link either.
+	launch := launchToken(t, ui.LaunchURL(web.RoomView(room)))
+	exchangeBody := `{"launch":"` + launch + `"}`
+	for name, h := range map[string]map[string]string{
+		"rebound Host":   {"Host": "evil.example:" + port},
+		"foreign Origin": {"Origin": "http://127.0.0.1:1"},
+	} {
+		if resp := do(t, hcNoJar, http.MethodPost, ui.Origin()+"/v1/session", exchangeBody, h); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("launch token from a %s: %s, want 403", name, resp.Status)
+		}
 	}
-	if resp := get(t, hcNoJar, launch, nil); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("launch after the refused try: %s, want it still usable", resp.Status)
+	if resp, err := exchange(ui, launch); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Errorf("launch token after the refused tries: %v %v, want it still usable", resp.Status, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	// What the page itself sends goes through: same origin by Origin, by
-	// Sec-Fetch-Site, or a script with the cookie and neither header.
+	// Sec-Fetch-Site, or a script with the session and neither header.
 	for name, h := range map[string]map[string]string{
 		"own Origin":         {"Origin": ui.Origin()},
 		"localhost Origin":   {"Origin": "http://localhost:" + port, "Host": "localhost:" + port},
 		"same-origin fetch":  {"Sec-Fetch-Site": "same-origin"},
 		"no browser headers": {},
 	} {
-		h["Cookie"] = cookie
+		h["Authorization"] = auth
 		resp := do(t, hcNoJar, http.MethodPost, send, `{"text":"from the page: `+name+`"}`, h)
 		if resp.StatusCode != http.StatusCreated {
 			t.Errorf("POST with %s: %s, want 201", name, resp.Status)

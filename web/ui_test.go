@@ -2,9 +2,13 @@ package web_test
 
 import (
 	"context"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/sunoye/sunoye/internal/testenv"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
 )
@@ -38,14 +43,14 @@ func TestUIRoomInBrowser(t *testing.T) {
 	ui := startUI(t, asha, web.UIOptions{})
 	b := browser(t, 3*time.Minute)
 	act(t, b, "open the room's launch URL", chromedp.Navigate(ui.LaunchURL(web.RoomView(room))))
-	if loc := value(t, b, "read the location", chromedp.Location()); loc != ui.Origin()+"/#/room/"+string(room) {
-		t.Errorf("the window shows %s, want the room's view without the token", loc)
-	}
+	// The page takes the token out of its address at once, and shows the
+	// view the daemon names for it.
+	until[bool](t, b, "the room's view, without the token in the address", `location.href === `+jsString(ui.Origin()+"/#/room/"+string(room)))
 
 	// The history, as text, line breaks kept.
 	first := until[[]string](t, b, "the history", `(() => {
 		const m = document.querySelector('.messages .msg');
-		return m && [m.querySelector('.from').textContent, m.querySelector('.body').textContent, m.querySelector('.body').innerText];
+		return m && [m.querySelector('.from .name').textContent, m.querySelector('.body').textContent, m.querySelector('.body').innerText];
 	})()`)
 	if first[0] != "Bilal" || first[1] != "Hello from before\n  indented second line" {
 		t.Errorf("first message shows from %q text %q", first[0], first[1])
@@ -59,7 +64,7 @@ func TestUIRoomInBrowser(t *testing.T) {
 
 	// The members, with us marked, and their count.
 	members := until[[]string](t, b, "the member list", `(() => {
-		const l = [...document.querySelectorAll('.members li')].map(e => e.textContent);
+		const l = [...document.querySelectorAll('.members li .name')].map(e => e.textContent);
 		return l.length === 2 && l;
 	})()`)
 	slices.Sort(members)
@@ -331,4 +336,60 @@ func grantClipboard(origin string) chromedp.Action[chromedp.Void] {
 func jsString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "<", `\x3c`)
 	return "'" + r.Replace(s) + "'"
+}
+
+// A message that arrives live while the window's history read is on its
+// way is newer than that read: the read's answer must not take it off
+// the screen. A proxy in front of the chat UI lets the daemon answer the
+// read, and holds the answer until the live message is shown.
+func TestUILiveMessageOutlivesAnOlderHistory(t *testing.T) {
+	asha, bilal, room := twoMembers(t)
+	ui := startUI(t, asha, web.UIOptions{})
+	proxy := testenv.SameOriginProxy(t, ui.Origin())
+	var hold atomic.Bool
+	hold.Store(true)
+	held, release := make(chan struct{}, 8), make(chan struct{})
+	history := "/v1/rooms/" + string(room) + "/messages"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != history || !hold.Load() {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		answer := httptest.NewRecorder()
+		proxy.ServeHTTP(answer, r) // the daemon answers now…
+		held <- struct{}{}
+		<-release // …and the page gets the answer later
+		maps.Copy(w.Header(), answer.Header())
+		w.WriteHeader(answer.Code)
+		w.Write(answer.Body.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { hold.Store(false); close(release) })
+
+	b := browser(t, 2*time.Minute)
+	act(t, b, "open the room through the proxy", chromedp.Navigate(strings.Replace(ui.LaunchURL(web.RoomView(room)), ui.Origin(), srv.URL, 1)))
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the page read no history")
+	}
+	until[bool](t, b, "the event stream", `streamOpen`)
+	if _, err := bilal.Send(t.Context(), room, "while the history loads"); err != nil {
+		t.Fatal(err)
+	}
+	until[bool](t, b, "the live message", `[...document.querySelectorAll('.msg .body')].some(e => e.textContent === 'while the history loads')`)
+	act(t, b, "watch the message list", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.liveRemoved = false;
+		new MutationObserver(ms => {
+			for (const m of ms) for (const n of m.removedNodes) if (n.textContent.includes('while the history loads')) window.liveRemoved = true;
+		}).observe(document.querySelector('.messages'), { childList: true });
+	})()`))
+	hold.Store(false)
+	release <- struct{}{}
+	// The page reads the history again (the stream's open asked for it),
+	// and that read holds the message: wait for it to be answered.
+	until[bool](t, b, "the history reads to end", `performance.getEntriesByType('resource').filter(e => e.name.endsWith(`+jsString(history)+`)).length >= 2`)
+	if removed := value(t, b, "read the observer", chromedp.Evaluate[bool](`window.liveRemoved`)); removed {
+		t.Error("the answer to a history read sent before the message took the message off the screen")
+	}
 }

@@ -42,9 +42,6 @@ func (v View) String() string {
 	return string(v.Kind)
 }
 
-// fragment is the URL fragment that makes the UI show v.
-func (v View) fragment() string { return "#/" + v.String() }
-
 // ParseView reads a view as String writes it; a leading "#/" or "/" is
 // allowed, so a URL's fragment reads too.
 func ParseView(s string) (View, error) {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sunoye/sunoye/internal/testenv"
+	"github.com/sunoye/sunoye/web"
 )
 
 // `sunoye db migrate` creates the registry's tables on a fresh MySQL
@@ -172,8 +175,14 @@ func TestOpenFromCLI(t *testing.T) {
 	if !strings.HasPrefix(link, "http://127.0.0.1:") {
 		t.Fatalf("open --url printed %q, want a loopback link", link)
 	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(u.Fragment, "launch=") || u.RawQuery != "" {
+		t.Fatalf("open --url printed %q, want the one-time token in the fragment (#launch=…), which no request carries", link)
+	}
+	browser := &http.Client{Timeout: 10 * time.Second}
 	resp, err := browser.Get(link)
 	if err != nil {
 		t.Fatal(err)
@@ -183,13 +192,44 @@ func TestOpenFromCLI(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "SunOye") {
 		t.Errorf("the link answered %d:\n%.300s", resp.StatusCode, page)
 	}
-	// The link is spent: another browser (no cookie) gets nothing from it.
-	again, err := (&http.Client{Timeout: 10 * time.Second}).Get(link)
+	// The page exchanges the token for a session, once: another browser
+	// gets nothing from it.
+	status, origin, s := exchangeLaunch(t, link)
+	if status != http.StatusCreated || s.View != "room/"+inv.Room {
+		t.Fatalf("the page's session exchange: %d %+v", status, s)
+	}
+	req, _ := http.NewRequest(http.MethodGet, origin+"/v1/rooms/"+inv.Room, nil)
+	req.Header.Set("Authorization", "Bearer "+s.Session)
+	if resp, err := browser.Do(req); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("the room with the session: %s", resp.Status)
+	}
+	if status, _, _ := exchangeLaunch(t, link); status != http.StatusForbidden {
+		t.Errorf("the link's token was exchanged a second time: %d", status)
+	}
+}
+
+// exchangeLaunch does what the chat UI's page does with a launch link
+// (http://127.0.0.1:PORT/#launch=TOKEN): it posts the token from the
+// page's origin for a session. It returns the answer's status, the
+// origin, and the session if there is one.
+func exchangeLaunch(t *testing.T, link string) (int, string, web.SessionJSON) {
+	t.Helper()
+	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again.Body.Close()
-	if again.StatusCode == http.StatusOK {
-		t.Error("the link opened the chat UI a second time")
+	origin := u.Scheme + "://" + u.Host
+	body, _ := json.Marshal(web.SessionRequest{Launch: strings.TrimPrefix(u.Fragment, "launch=")})
+	req, _ := http.NewRequest(http.MethodPost, origin+"/v1/session", bytes.NewReader(body))
+	req.Header.Set("Origin", origin)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer resp.Body.Close()
+	var s web.SessionJSON
+	_ = json.NewDecoder(resp.Body).Decode(&s)
+	return resp.StatusCode, origin, s
 }

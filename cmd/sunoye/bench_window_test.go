@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,20 +221,8 @@ func observedUI(b *testing.B, svc *rooms.Service, room rooms.ID) (uiUnderTest, f
 	go func() { ui.Serve(ctx); close(served) }()
 	b.Cleanup(func() { cancel(); <-served })
 
-	target, err := url.Parse(ui.Origin())
-	if err != nil {
-		b.Fatal(err)
-	}
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(target)
-			if r.In.Header.Get("Origin") != "" {
-				r.Out.Header.Set("Origin", ui.Origin())
-			}
-		},
-		FlushInterval: -1, // the event stream
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	proxy := testenv.SameOriginProxy(b, ui.Origin())
+	proxy.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	got := make(fetches, 16)
 	history := "/v1/rooms/" + string(room) + "/messages"
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

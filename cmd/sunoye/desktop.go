@@ -33,13 +33,7 @@ type desktop struct {
 // Headless daemons serve it too: `sunoye open --url` gives a browser a
 // link to it.
 func startUI(ctx context.Context, svc *rooms.Service, api *web.Server, st settings, log *slog.Logger) (*desktop, error) {
-	ui, err := web.NewUI(svc, api, web.UIOptions{
-		Logger: log.With("component", "ui"),
-		LoadSettings: func() web.SettingsJSON {
-			return web.SettingsJSON{Name: svc.Name(), Broker: showURL(st.Broker), DB: showURL(st.DB)}
-		},
-		SaveSettings: func(s web.SettingsJSON) error { return saveSettings(configPath(), s, st) },
-	})
+	ui, err := web.NewUI(svc, api, settingsView(web.UIOptions{Logger: log.With("component", "ui")}, svc, st))
 	if err != nil {
 		return nil, fmt.Errorf("chat UI: %w", err)
 	}

@@ -39,31 +39,55 @@ func showURL(raw string) string {
 }
 
 // withPassword puts old's password back into edited where the view left
-// it masked and the user name is the same.
-func withPassword(edited, old string) string {
-	e, err1 := url.Parse(edited)
-	o, err2 := url.Parse(old)
-	if err1 != nil || err2 != nil || e.User == nil || o.User == nil {
-		return edited
+// it masked, if edited still points at the server old does: the same
+// scheme, user, host, port and parameters (TLS and its CA among them);
+// only the path (the database, a websocket path) may change. Otherwise a
+// masked password is refused with an error that wraps rooms.ErrInvalid and
+// asks for the password: whoever edits the URL must know it to send it
+// elsewhere, and the view never shows it.
+func withPassword(what, edited, old string) (string, error) {
+	e, err := url.Parse(edited)
+	if err != nil || e.User == nil {
+		return edited, nil
 	}
-	if p, has := e.User.Password(); !has || p != maskedPassword || e.User.Username() != o.User.Username() {
-		return edited
+	if p, has := e.User.Password(); !has || p != maskedPassword {
+		return edited, nil
 	}
-	op, _ := o.User.Password()
-	e.User = url.UserPassword(o.User.Username(), op)
-	return e.String()
+	o, err := url.Parse(old)
+	if err == nil && o.User != nil && sameServer(e, o) {
+		if op, has := o.User.Password(); has {
+			e.User = url.UserPassword(o.User.Username(), op)
+			return e.String(), nil
+		}
+	}
+	e.User = url.User(e.User.Username())
+	return "", fmt.Errorf("%w: the %s's password is shown masked (%s), and stays only with the server, user and parameters it belongs to: "+
+		"to use %s, type its password in place of %s", rooms.ErrInvalid, what, maskedPassword, e.String(), maskedPassword)
+}
+
+// sameServer reports whether a and b name the same server, user and
+// parameters: where a password for b may go.
+func sameServer(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && a.Port() == b.Port() &&
+		a.User.Username() == b.User.Username() && a.RawQuery == b.RawQuery
 }
 
 // saveSettings writes the chat UI's settings view into the config file,
 // keeping whatever else it holds. An empty Broker or DB is left as it
-// is; a masked password is the current one (cur). The file may hold
-// passwords (in the URLs): it is the user's alone.
+// is; a masked password is the current one (cur), for the current server
+// only (see withPassword). The file may hold passwords (in the URLs): it
+// is the user's alone.
 func saveSettings(path string, in web.SettingsJSON, cur settings) error {
+	var err error
 	if in.Broker != "" {
-		in.Broker = withPassword(in.Broker, cur.Broker)
+		if in.Broker, err = withPassword("broker", in.Broker, cur.Broker); err != nil {
+			return err
+		}
 	}
 	if in.DB != "" {
-		in.DB = withPassword(in.DB, cur.DB)
+		if in.DB, err = withPassword("database", in.DB, cur.DB); err != nil {
+			return err
+		}
 	}
 	if path == "" {
 		return errors.New("no config file: set $SUNOYE_CONFIG or $XDG_CONFIG_HOME")
@@ -104,6 +128,17 @@ func saveSettings(path string, in web.SettingsJSON, cur settings) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// settingsView returns opt with the callbacks of the chat UI's settings
+// view: it shows the settings the daemon started with (st), passwords
+// masked, and saves to the config file.
+func settingsView(opt web.UIOptions, svc *rooms.Service, st settings) web.UIOptions {
+	opt.LoadSettings = func() web.SettingsJSON {
+		return web.SettingsJSON{Name: svc.Name(), Broker: showURL(st.Broker), DB: showURL(st.DB)}
+	}
+	opt.SaveSettings = func(s web.SettingsJSON) error { return saveSettings(configPath(), s, st) }
+	return opt
 }
 
 func isEmbedded(broker string) bool { return strings.HasPrefix(broker, "embedded://") }

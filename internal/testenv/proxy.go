@@ -3,6 +3,8 @@ package testenv
 import (
 	"io"
 	"net"
+	"net/http/httputil"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -172,4 +174,27 @@ func (p *Proxy) forward(c net.Conn) {
 	}()
 	io.Copy(c, up)
 	closeBoth()
+}
+
+// SameOriginProxy returns a reverse proxy to the web server at origin
+// ("http://127.0.0.1:PORT") that forwards every request as if it had been
+// sent to that server itself: the Host and, where there is one, the
+// Origin are the server's, so a server that checks them (SunOye's chat
+// UI) serves a page loaded through the proxy. Answers are flushed as they
+// come (event streams).
+func SameOriginProxy(t testing.TB, origin string) *httputil.ReverseProxy {
+	t.Helper()
+	target, err := url.Parse(origin)
+	if err != nil {
+		t.Fatalf("testenv: proxy to %q: %v", origin, err)
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			if r.In.Header.Get("Origin") != "" {
+				r.Out.Header.Set("Origin", origin)
+			}
+		},
+		FlushInterval: -1,
+	}
 }

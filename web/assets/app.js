@@ -11,12 +11,23 @@ const QUICK_MESSAGES = 5;        // messages the quick reply shows
 const STICK_PX = 48;             // "at the bottom" tolerance for autoscroll
 const SEND_TIMEOUT_MS = 15000;   // a send the broker has not confirmed by then is reported
 
+const RETRY_MS = 2000;            // reconnect the event stream after this
+const OFFLINE_RETRY_MS = 5000;   // … or this, when the daemon did not answer
+const SESSION_KEY = 'sunoye-session';
+const MEMBER_TAG = 6;            // characters of the member id shown after every name
+
 // A random id for this page: the daemon ties this window's focus to it.
 const clientId = randomId();
 
+// The session token. It is not a cookie: browsers send cookies to every
+// port of 127.0.0.1, that is to any local program they visit, whereas
+// sessionStorage and the headers a page sets stay with this origin. It
+// survives a reload of this window, and nothing else.
+let session = sessionStorage.getItem(SESSION_KEY);
+
 let current = null;              // the view on screen
-let source = null;               // the event stream
-let streamOpen = false;
+let streaming = false;           // connect's loop runs (or waits to retry)
+let streamOpen = false;          // … and has the stream open
 let reported = { room: null, on: false }; // focus last reported to the daemon
 
 function randomId() {
@@ -35,8 +46,19 @@ class APIError extends Error {
   }
 }
 
+// authed returns fetch options that carry the session and never cookies.
+function authed(init) {
+  init.headers = Object.assign({ Authorization: 'Bearer ' + session }, init.headers);
+  init.credentials = 'omit';
+  init.cache = 'no-store';
+  return init;
+}
+
 async function api(method, path, body, timeoutMs) {
-  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+  if (!session) {
+    throw new APIError(401, 'session', 'This window is not signed in to SunOye: open it from the tray.');
+  }
+  const init = authed({ method, headers: { Accept: 'application/json' } });
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -119,44 +141,124 @@ function inviteText(inv) {
 
 // ---- the event stream and focus -------------------------------------------
 
-function connect() {
-  source = new EventSource('/v1/events?client=' + clientId);
-  source.onopen = () => {
-    streamOpen = true;
-    setConn('');
-    // The daemon gave our focus back if the old stream died: say it
-    // again, and re-read what we show, since events may have been missed.
-    reportFocus(true);
-    if (current && current.resync) current.resync();
+// connect reads the event stream until it ends, then connects again.
+// It is a fetch, not an EventSource, because an EventSource cannot send
+// the session header; the stream is server-sent events all the same.
+async function connect() {
+  if (streaming || !session) return;
+  streaming = true;
+  const retry = (text, ms) => {
+    setConn(text);
+    setTimeout(() => { streaming = false; connect(); }, ms);
   };
-  source.onmessage = ev => {
-    let e;
-    try { e = JSON.parse(ev.data); } catch (err) { return; }
-    if (!current) return;
-    if (e.kind === 'resync') {
-      if (current.resync) current.resync();
-    } else if (current.onEvent) {
-      current.onEvent(e);
+  let resp;
+  try {
+    resp = await fetch('/v1/events?client=' + clientId, authed({ headers: { Accept: 'text/event-stream' } }));
+  } catch (e) {
+    retry('Lost the connection to SunOye. Retrying…', OFFLINE_RETRY_MS);
+    return;
+  }
+  if (resp.status === 401) {
+    streaming = false;
+    sessionEnded(); // for good: no retry brings the session back
+    return;
+  }
+  if (!resp.ok || !resp.body) {
+    retry('Lost the connection to SunOye. Retrying…', OFFLINE_RETRY_MS);
+    return;
+  }
+  streamOpen = true;
+  setConn('');
+  // The daemon gave our focus back if the old stream died: say it
+  // again, and re-read what we show, since events may have been missed.
+  reportFocus(true);
+  if (current && current.resync) current.resync();
+  const reader = resp.body.getReader();
+  const text = new TextDecoder();
+  let buf = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += text.decode(value, { stream: true });
+      let end;
+      while ((end = buf.indexOf('\n\n')) >= 0) {
+        onStreamEvent(buf.slice(0, end));
+        buf = buf.slice(end + 2);
+      }
     }
-  };
-  source.onerror = () => {
-    streamOpen = false;
-    if (source.readyState === EventSource.CLOSED) {
-      // Refused (the session is gone) or the daemon stopped: try again
-      // slowly; a 401 on the next API call tells the user what to do.
-      setConn('Lost the connection to SunOye. Retrying…');
-      source.close();
-      setTimeout(connect, 5000);
-    } else {
-      setConn('Reconnecting to SunOye…');
-    }
-  };
+  } catch (e) {
+    // The connection broke: as the end of the stream.
+  }
+  streamOpen = false;
+  retry('Reconnecting to SunOye…', RETRY_MS);
+}
+
+// onStreamEvent handles one server-sent event: its data lines hold one
+// EventJSON; comments (heartbeats) and the retry hint are skipped.
+function onStreamEvent(block) {
+  const data = block.split('\n').filter(l => l.startsWith('data:')).map(l => l.slice(5).replace(/^ /, '')).join('\n');
+  if (data === '') return;
+  let e;
+  try { e = JSON.parse(data); } catch (err) { return; }
+  if (!current) return;
+  if (e.kind === 'resync') {
+    if (current.resync) current.resync();
+  } else if (current.onEvent) {
+    current.onEvent(e);
+  }
 }
 
 function setConn(text) { show(document.getElementById('conn'), text); }
 
 function sessionEnded() {
-  setConn('This window is no longer signed in to SunOye (was it restarted?). Open it again from the tray or with `sunoye open`.');
+  session = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  setConn('This window is no longer signed in to SunOye (was it restarted, or the window open too long?). Open it again from the tray or with `sunoye open`.');
+}
+
+// startSession exchanges the one-time launch token in the address
+// ("#launch=TOKEN", as the daemon opens windows) for a session, and shows
+// the view the link was for. The token leaves the address before anything
+// else happens; it is spent whatever the answer.
+async function startSession() {
+  const m = /^#launch=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (!m) return;
+  history.replaceState(null, '', location.pathname);
+  let resp;
+  try {
+    resp = await fetch('/v1/session', {
+      method: 'POST', credentials: 'omit', cache: 'no-store',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ launch: m[1] }),
+    });
+  } catch (e) {
+    setConn('SunOye is not answering. Is it still running?');
+    return;
+  }
+  if (!resp.ok) {
+    session = null;
+    sessionStorage.removeItem(SESSION_KEY);
+    setConn('This link was used already or has expired. Open the window again from the tray or with `sunoye open`.');
+    return;
+  }
+  const s = await resp.json();
+  session = s.session;
+  sessionStorage.setItem(SESSION_KEY, session);
+  history.replaceState(null, '', '#/' + s.view);
+}
+
+// memberTag fills a name's tag with the start of the member id. Anyone
+// can take any display name; the member id, which the sender's signature
+// proves, cannot be borrowed, and the tag is its own element, styled
+// apart, so that no name can pass for one.
+function memberTag(tag, id) {
+  if (!id) {
+    tag.hidden = true;
+    return;
+  }
+  setText(tag, id.slice(0, MEMBER_TAG));
+  tag.title = 'member ' + id;
 }
 
 // reportFocus tells the daemon whether this window shows a room and has
@@ -286,10 +388,9 @@ function roomView(id, quick) {
     li.dataset.id = m.id;
     if (m.own) li.classList.add('own');
     const from = $(li, '.from');
-    setText(from, m.own ? m.from + ' (you)' : m.from);
-    // Anyone in the room can take any display name; the member id, which
-    // the sender's signature proves, cannot be borrowed.
-    if (m.sender) from.title = 'member ' + m.sender.slice(0, 8);
+    setText($(from, '.name'), m.own ? m.from + ' (you)' : m.from);
+    memberTag($(from, '.member-tag'), m.sender);
+    if (m.sender) from.title = 'member ' + m.sender;
     const ts = $(li, '.ts');
     setText(ts, formatTime(m.ts));
     ts.dateTime = m.ts;
@@ -298,9 +399,14 @@ function roomView(id, quick) {
     return li;
   }
 
+  // Messages shown live since the last history read began: that read
+  // may have been answered before they came.
+  let arrived = [];
+
   function addMessage(m, forceScroll) {
     if (!m || seen.has(m.id)) return;
     seen.add(m.id);
+    arrived.push(m);
     const follow = stick || forceScroll;
     list.append(messageNode(m));
     if (quick) {
@@ -311,6 +417,10 @@ function roomView(id, quick) {
   }
 
   function renderHistory(msgs) {
+    // What came live during the read is newer than the history: keep it,
+    // or it would vanish until the next resync.
+    const read = new Set(msgs.map(m => m.id));
+    msgs = msgs.concat(arrived.filter(m => !read.has(m.id)));
     // Only rebuild when something is missing: a resync after every stream
     // open must not make the list jump.
     const shown = quick ? msgs.slice(-QUICK_MESSAGES) : msgs;
@@ -331,9 +441,10 @@ function roomView(id, quick) {
     const members = $(node, '.members');
     if (members) {
       members.replaceChildren(...(r.member_list || []).map(m => {
-        const li = document.createElement('li');
-        setText(li, m.self ? m.name + ' (you)' : m.name);
-        if (m.id) li.title = 'member ' + m.id.slice(0, 8);
+        const li = clone('tpl-member');
+        setText($(li, '.name'), m.self ? m.name + ' (you)' : m.name);
+        memberTag($(li, '.member-tag'), m.id);
+        if (m.id) li.title = 'member ' + m.id;
         if (m.self) li.classList.add('self');
         return li;
       }));
@@ -355,6 +466,7 @@ function roomView(id, quick) {
     refreshing = (async () => {
       do {
         again = false;
+        arrived = [];
         try {
           const [r, msgs] = await Promise.all([api('GET', roomPath(id)), api('GET', roomPath(id) + '/messages')]);
           if (gone) return;
@@ -712,6 +824,21 @@ function settingsView() {
 
 // ---- start ----------------------------------------------------------------
 
-window.addEventListener('hashchange', route);
-route();
-connect();
+// start shows the view in the address, after exchanging a launch token
+// if the address holds one: when the page loads, and when a launch URL is
+// opened in a tab that shows the page already (only the fragment changes).
+async function start() {
+  if (location.hash.startsWith('#launch=')) {
+    await startSession();
+  } else if (!session && document.getElementById('conn').hidden) {
+    sessionEnded();
+  }
+  route();
+  connect();
+}
+
+window.addEventListener('hashchange', () => {
+  if (location.hash.startsWith('#launch=')) start();
+  else route();
+});
+start();
