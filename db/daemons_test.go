@@ -29,7 +29,8 @@ func TestTwoDaemons(t *testing.T) {
 				return
 			}
 			ctx := testCtx(t)
-			rec, err := regs[0].Create(ctx, newRecord(t), newMember(), longTTL)
+			rec := newRecord(t)
+			rec, err := regs[0].Create(ctx, rec, newMember(rec), longTTL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,12 +43,12 @@ func TestTwoDaemons(t *testing.T) {
 			for i := range 2 * perDaemon {
 				r := regs[i%2]
 				wg.Go(func() {
-					if err := r.Join(ctx, rec.ID, rec.Generation, newMember(), longTTL); err != nil {
+					if err := r.Join(ctx, rec.ID, rec.Generation, newMember(rec), longTTL); err != nil {
 						t.Errorf("Join: %v", err)
 					}
 					again := newRecord(t)
 					again.ID = same
-					_, err := r.Create(ctx, again, newMember(), longTTL)
+					_, err := r.Create(ctx, again, newMember(again), longTTL)
 					switch {
 					case err == nil:
 						mu.Lock()

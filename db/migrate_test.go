@@ -129,7 +129,7 @@ func TestMigrate(t *testing.T) {
 				}
 			}
 
-			rec := create(t, ctx, r, newMember(), longTTL)
+			rec, _ := create(t, ctx, r, longTTL)
 			if err := r.Migrate(ctx); err != nil {
 				t.Fatalf("second Migrate: %v", err)
 			}
@@ -148,8 +148,8 @@ func TestMigrate(t *testing.T) {
 			if err := r.db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(version) FROM sunoye_schema").Scan(&versions, &v); err != nil {
 				t.Fatal(err)
 			}
-			if versions != 1 || v != schemaVersion {
-				t.Errorf("sunoye_schema has %d rows, version %d; want 1 row, version %d", versions, v, schemaVersion)
+			if versions != schemaVersion || v != schemaVersion {
+				t.Errorf("sunoye_schema has %d rows, version %d; want %d rows, version %d", versions, v, schemaVersion, schemaVersion)
 			}
 		})
 	}
