@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,21 @@ func open(t testing.TB, dsn string) *Registry {
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// openTogether opens two registries at dsn at the same moment, as two
+// daemons starting together do (both may migrate), for the duration of
+// the test.
+func openTogether(t *testing.T, dsn string) [2]*Registry {
+	var (
+		regs [2]*Registry
+		wg   sync.WaitGroup
+	)
+	for i := range regs {
+		wg.Go(func() { regs[i] = open(t, dsn) })
+	}
+	wg.Wait()
+	return regs
 }
 
 // newRecord returns a record for a new random room number. Its verifier is

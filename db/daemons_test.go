@@ -17,14 +17,7 @@ func TestTwoDaemons(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			dsn := b.dsn(t)
-			var (
-				regs [2]*Registry
-				wg   sync.WaitGroup
-			)
-			for i := range regs {
-				wg.Go(func() { regs[i] = open(t, dsn) })
-			}
-			wg.Wait()
+			regs := openTogether(t, dsn)
 			if t.Failed() {
 				return
 			}
@@ -39,6 +32,7 @@ func TestTwoDaemons(t *testing.T) {
 			var (
 				mu      sync.Mutex
 				created int
+				wg      sync.WaitGroup
 			)
 			for i := range 2 * perDaemon {
 				r := regs[i%2]

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,14 +75,7 @@ func TestUpgradeFromV1(t *testing.T) {
 				}
 			}
 
-			var (
-				regs [2]*Registry
-				wg   sync.WaitGroup
-			)
-			for i := range regs {
-				wg.Go(func() { regs[i] = open(t, dsn) })
-			}
-			wg.Wait()
+			regs := openTogether(t, dsn)
 			if t.Failed() {
 				return
 			}
