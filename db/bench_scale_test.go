@@ -311,6 +311,12 @@ func explainHot(b *testing.B, s *scaleRegistry) []plan {
 			"p_proof":      hex(l.Proof),
 			"p_ttl_ms":     "90000",
 			"v_renewed":    "1",
+			"p_salt":       hex(rec.Salt),
+			"p_verifier":   hex(rec.Verifier),
+			"p_kdf_time":   fmt.Sprint(rec.KDF.Time),
+			// The names of the other two parameters of KDFParams.
+			"p_kdf_memory_kib": fmt.Sprint(rec.KDF.MemoryKiB),
+			"p_kdf_threads":    fmt.Sprint(rec.KDF.Threads),
 		}
 		for _, ps := range procedureStatements(sunoye.SchemaSQL) {
 			query := regexp.MustCompile(`\b[pv]_\w+\b`).ReplaceAllStringFunc(ps.query, func(name string) string {
