@@ -2,14 +2,17 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	sunoye "github.com/sunoye/sunoye"
 	"github.com/sunoye/sunoye/rooms"
 )
 
@@ -36,7 +39,14 @@ type scaleRegistry struct {
 	r       *Registry
 	dsn     string
 	rooms   []rooms.Record
-	members []rooms.MemberID // members[i] holds leases on member rooms(i)
+	members [][]byte // members[i] holds leases on member rooms(i)
+}
+
+// memberToken returns member i's lease token for room rec: a secret of its
+// own in every room.
+func (s *scaleRegistry) memberToken(i int, rec rooms.Record) []byte {
+	sum := sha256.Sum256(append(slices.Clone(s.members[i]), rec.ID...))
+	return sum[:]
 }
 
 // memberRooms returns the leases of member i of a registry filled by fill.
@@ -44,7 +54,7 @@ func (s *scaleRegistry) memberRooms(i int) []rooms.Lease {
 	leases := make([]rooms.Lease, scaleRoomsPerMember)
 	for k := range leases {
 		rec := s.rooms[(i*scaleRoomsPerMember+k)%len(s.rooms)]
-		leases[k] = rooms.Lease{Room: rec.ID, Generation: rec.Generation}
+		leases[k] = lease(rec, rooms.Credentials{Proof: proofOf(rec), Token: s.memberToken(i, rec)})
 	}
 	return leases
 }
@@ -75,23 +85,23 @@ func fillRegistry(b *testing.B, dsn string, nRooms, nLeases int) *scaleRegistry 
 	// Row j is member j/scaleRoomsPerMember's lease on room j mod nRooms:
 	// every member is in scaleRoomsPerMember consecutive rooms, every room
 	// has nLeases/nRooms members.
-	s.members = make([]rooms.MemberID, (nLeases+scaleRoomsPerMember-1)/scaleRoomsPerMember)
+	s.members = make([][]byte, (nLeases+scaleRoomsPerMember-1)/scaleRoomsPerMember)
 	for i := range s.members {
-		s.members[i] = newMember()
+		s.members[i] = randomBytes(16)
 	}
 	const day, hour = 86_400_000, 3_600_000
-	insertRows(b, s.r, "INSERT INTO sunoye_members (room_no, generation, member_id, expires_at) VALUES ",
+	insertRows(b, s.r, "INSERT INTO sunoye_leases (room_no, generation, holder, expires_at) VALUES ",
 		"(?, ?, ?, {now} + ?)", nLeases, func(j int) []any {
 			rec := s.rooms[j%nRooms]
 			ttl := day
 			if (j/nRooms)%10 == 9 {
 				ttl = -hour // lapsed: one member in ten of each room crashed an hour ago
 			}
-			return []any{string(rec.ID), rec.Generation, string(s.members[j/scaleRoomsPerMember]), ttl}
+			return []any{string(rec.ID), rec.Generation, holder(s.memberToken(j/scaleRoomsPerMember, rec)), ttl}
 		})
 	// Fresh statistics, as a server has after running for a while.
 	if s.r.dialect.name == "mysql" {
-		for _, t := range []string{"sunoye_rooms", "sunoye_members"} {
+		for _, t := range []string{"sunoye_rooms", "sunoye_leases"} {
 			if _, err := s.r.db.ExecContext(ctx, "ANALYZE TABLE "+t); err != nil {
 				b.Fatal(err)
 			}
@@ -130,9 +140,9 @@ func insertRows(b *testing.B, r *Registry, head, row string, n int, args func(i 
 //
 //   - lookup: Lookup of a room (the first step of every join);
 //   - join: Join of a new member to a room (a transaction: lock the room,
-//     count its leases, insert the lease);
-//   - renew: one heartbeat of a member in scaleRoomsPerMember rooms (one
-//     UPDATE and one grouped count).
+//     count its leases, check the proof, insert the lease);
+//   - renew: one heartbeat of a member in scaleRoomsPerMember rooms (per
+//     room: an UPDATE by primary key and a count).
 //
 // It reports the median per side in µs and big/small: near 1 when the
 // statements use their indexes. Before measuring, it explains the
@@ -162,8 +172,9 @@ func BenchmarkRegistryScale(b *testing.B) {
 					return nil, err
 				}},
 				{"join", func(s *scaleRegistry) (func() error, error) {
-					rec, m := s.rooms[rand.IntN(len(s.rooms))], newMember()
-					undo := func() error { return s.r.Leave(ctx, rec.ID, m) }
+					rec := s.rooms[rand.IntN(len(s.rooms))]
+					m := newMember(rec)
+					undo := func() error { return s.r.Leave(ctx, rec.ID, m.Token) }
 					return undo, s.r.Join(ctx, rec.ID, rec.Generation, m, longTTL)
 				}},
 				{"renew", func(s *scaleRegistry) (func() error, error) {
@@ -172,7 +183,7 @@ func BenchmarkRegistryScale(b *testing.B) {
 					// renews a few thousand of the 100,000 rows, which
 					// changes neither the plans nor the row counts.
 					m := rand.IntN(len(s.members))
-					_, gone, err := s.r.Renew(ctx, s.members[m], s.memberRooms(m), longTTL)
+					_, gone, err := s.r.Renew(ctx, s.memberRooms(m), longTTL)
 					if err == nil && len(gone) > 0 {
 						err = fmt.Errorf("renew: %d rooms gone", len(gone))
 					}
@@ -265,32 +276,58 @@ func (p plan) String() string {
 }
 
 // explainHot explains the statements that joins and heartbeats run, with
-// arguments from s's rows.
+// arguments from s's rows: on SQLite those of the backend's queries, on
+// MySQL those in the bodies of schema.sql's procedures, as they are there,
+// with the parameters' values put in.
 func explainHot(b *testing.B, s *scaleRegistry) []plan {
 	b.Helper()
-	rec := s.rooms[len(s.rooms)/2]
-	member := string(s.members[len(s.members)/2])
-	leases := s.memberRooms(len(s.members) / 2)
-	renew, renewArgs := s.r.renewStatement(s.members[len(s.members)/2], leases, 90_000)
-	ids := make([]rooms.ID, len(leases))
-	for i, l := range leases {
-		ids[i] = l.Room
-	}
-	count, countArgs := s.r.countStatement(ids)
-	q := s.r.q
-	// The statements as the registry runs them.
-	stmts := []struct {
+	l := s.memberRooms(len(s.members) / 2)[0]
+	rec := s.rooms[slices.IndexFunc(s.rooms, func(r rooms.Record) bool { return r.ID == l.Room })]
+	type stmt struct {
 		name, query string
 		args        []any
-	}{
-		{"Lookup", q.lookup, []any{string(rec.ID)}},
-		{"Join: lock the room", q.lockRoom, []any{string(rec.ID)}},
-		{"Join: count leases", q.joinCounts, []any{member, string(rec.ID)}},
-		{"Join: renew own lease", q.updateLease, []any{rec.Generation, int64(90_000), string(rec.ID), member}},
-		{"Renew: extend leases", renew, renewArgs},
-		{"Renew: count members", count, countArgs},
-		{"Leave", q.leave, []any{string(rec.ID), member}},
-		{"Create again: count live leases", q.lockLive, []any{string(rec.ID)}},
+	}
+	var stmts []stmt
+	if s.r.dialect.name == "sqlite" {
+		q := s.r.b.(*sqliteBackend).q
+		h := holder(l.Token)
+		stmts = []stmt{
+			{"Lookup", q.lookup, []any{string(rec.ID)}},
+			{"Join, Create, Renew: the room", q.room, []any{string(rec.ID)}},
+			{"Join, Create: live leases", q.live, []any{string(rec.ID), rec.Generation}},
+			{"Join, Renew: take a lease", q.upsertLease, []any{string(rec.ID), rec.Generation, h, int64(90_000)}},
+			{"Renew: extend the lease", q.renew, []any{int64(90_000), string(rec.ID), h, rec.Generation}},
+			{"Renew: count members", q.count, []any{string(rec.ID), rec.Generation}},
+			{"Leave", q.leave, []any{string(rec.ID), h}},
+			{"Create again: delete leases", q.deleteLeases, []any{string(rec.ID)}},
+		}
+	} else {
+		hex := func(p []byte) string { return fmt.Sprintf("X'%x'", p) }
+		values := map[string]string{
+			"p_room":       "'" + string(rec.ID) + "'",
+			"p_generation": fmt.Sprint(rec.Generation),
+			"v_gen":        fmt.Sprint(rec.Generation),
+			"p_token":      hex(l.Token),
+			"p_proof":      hex(l.Proof),
+			"p_ttl_ms":     "90000",
+			"v_renewed":    "1",
+			"p_salt":       hex(rec.Salt),
+			"p_verifier":   hex(rec.Verifier),
+			"p_kdf_time":   fmt.Sprint(rec.KDF.Time),
+			// The names of the other two parameters of KDFParams.
+			"p_kdf_memory_kib": fmt.Sprint(rec.KDF.MemoryKiB),
+			"p_kdf_threads":    fmt.Sprint(rec.KDF.Threads),
+		}
+		for _, ps := range procedureStatements(sunoye.SchemaSQL) {
+			query := regexp.MustCompile(`\b[pv]_\w+\b`).ReplaceAllStringFunc(ps.query, func(name string) string {
+				if v, ok := values[name]; ok {
+					return v
+				}
+				b.Fatalf("%s: no value for %s in %s", ps.proc, name, ps.query)
+				return ""
+			})
+			stmts = append(stmts, stmt{name: ps.proc, query: query})
+		}
 	}
 	var plans []plan
 	for _, st := range stmts {
@@ -310,6 +347,33 @@ func explainHot(b *testing.B, s *scaleRegistry) []plan {
 		plans = append(plans, p)
 	}
 	return plans
+}
+
+// procStatement is a statement in the body of a stored procedure.
+type procStatement struct{ proc, query string }
+
+// procedureStatements returns the statements that read the registry's
+// tables (SELECT, UPDATE, DELETE) in the bodies of the procedures that
+// members run, with the INTO of SELECT ... INTO left out.
+func procedureStatements(schema string) []procStatement {
+	create := regexp.MustCompile(`(?is)^CREATE\s+PROCEDURE\s+(\w+)\s*\(.*?\bBEGIN\b(.*)\bEND$`)
+	start := regexp.MustCompile(`(?is)(?:^|\bTHEN\b|\bELSE\b|\bBEGIN\b)\s*((?:SELECT|UPDATE|DELETE)\b.*)$`)
+	into := regexp.MustCompile(`(?is)\s+INTO\s+[pv]_\w+(?:\s*,\s*[pv]_\w+)*`)
+	var out []procStatement
+	for _, stmt := range splitStatements(schema, true) {
+		m := create.FindStringSubmatch(stmt)
+		if m == nil || !slices.Contains(Procedures, m[1]) {
+			continue
+		}
+		for _, part := range strings.Split(m[2], ";") {
+			s := start.FindStringSubmatch(strings.TrimSpace(part))
+			if s == nil || !strings.Contains(s[1], "sunoye_") {
+				continue
+			}
+			out = append(out, procStatement{proc: m[1], query: into.ReplaceAllString(s[1], "")})
+		}
+	}
+	return out
 }
 
 // scanStrings reads all rows as strings, the column names first.

@@ -17,19 +17,13 @@ func TestTwoDaemons(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			dsn := b.dsn(t)
-			var (
-				regs [2]*Registry
-				wg   sync.WaitGroup
-			)
-			for i := range regs {
-				wg.Go(func() { regs[i] = open(t, dsn) })
-			}
-			wg.Wait()
+			regs := openTogether(t, dsn)
 			if t.Failed() {
 				return
 			}
 			ctx := testCtx(t)
-			rec, err := regs[0].Create(ctx, newRecord(t), newMember(), longTTL)
+			rec := newRecord(t)
+			rec, err := regs[0].Create(ctx, rec, newMember(rec), longTTL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,16 +32,17 @@ func TestTwoDaemons(t *testing.T) {
 			var (
 				mu      sync.Mutex
 				created int
+				wg      sync.WaitGroup
 			)
 			for i := range 2 * perDaemon {
 				r := regs[i%2]
 				wg.Go(func() {
-					if err := r.Join(ctx, rec.ID, rec.Generation, newMember(), longTTL); err != nil {
+					if err := r.Join(ctx, rec.ID, rec.Generation, newMember(rec), longTTL); err != nil {
 						t.Errorf("Join: %v", err)
 					}
 					again := newRecord(t)
 					again.ID = same
-					_, err := r.Create(ctx, again, newMember(), longTTL)
+					_, err := r.Create(ctx, again, newMember(again), longTTL)
 					switch {
 					case err == nil:
 						mu.Lock()

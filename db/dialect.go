@@ -36,6 +36,8 @@ type dialect struct {
 	isRetryable func(error) bool
 	// isConnErr reports an error reaching the server.
 	isConnErr func(error) bool
+	// isDenied reports an error for want of a privilege.
+	isDenied func(error) bool
 }
 
 // sql fills the dialect's placeholders into query.

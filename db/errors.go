@@ -13,10 +13,6 @@ import (
 // is what the Service looks for.
 var ErrUnreachable = errors.New("registry unreachable")
 
-// errRetry tells a retry loop to run its function again: the state it
-// found changed under it (a room vanished between two transactions).
-var errRetry = errors.New("the room changed during the operation; try again")
-
 // unreachableError is a connection failure, naming the registry.
 type unreachableError struct {
 	where string

@@ -30,6 +30,30 @@ SELECT ` + "`odd;name`" + ` FROM t /*!40101 WITH x; */;
 	if !slices.Equal(got, want) {
 		t.Errorf("splitStatements:\n got %q\nwant %q", got, want)
 	}
+	// DELIMITER lines, as the mysql client reads them, for the bodies of
+	// procedures.
+	script = `DROP PROCEDURE IF EXISTS p;
+DELIMITER //
+-- a comment; in the block
+CREATE PROCEDURE p() BEGIN SELECT ';'; SELECT 2; END//
+delimiter $$
+CREATE PROCEDURE q() BEGIN SELECT 1; END$$
+DELIMITER ;
+SELECT 'DELIMITER //'; SELECT 3`
+	want = []string{
+		"DROP PROCEDURE IF EXISTS p",
+		"CREATE PROCEDURE p() BEGIN SELECT ';'; SELECT 2; END",
+		"CREATE PROCEDURE q() BEGIN SELECT 1; END",
+		"SELECT 'DELIMITER //'",
+		"SELECT 3",
+	}
+	got = splitStatements(script, true)
+	for i := range got {
+		got[i] = strings.Join(strings.Fields(got[i]), " ")
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("splitStatements with DELIMITER:\n got %q\nwant %q", got, want)
+	}
 	// Without hash comments (SQLite), # is text.
 	if got := splitStatements("SELECT '#'; SELECT 1 # 2", false); len(got) != 2 || got[1] != "SELECT 1 # 2" {
 		t.Errorf("splitStatements without hash comments: %q", got)
@@ -129,7 +153,7 @@ func TestMigrate(t *testing.T) {
 				}
 			}
 
-			rec := create(t, ctx, r, newMember(), longTTL)
+			rec, _ := create(t, ctx, r, longTTL)
 			if err := r.Migrate(ctx); err != nil {
 				t.Fatalf("second Migrate: %v", err)
 			}
@@ -148,8 +172,8 @@ func TestMigrate(t *testing.T) {
 			if err := r.db.QueryRowContext(ctx, "SELECT COUNT(*), MAX(version) FROM sunoye_schema").Scan(&versions, &v); err != nil {
 				t.Fatal(err)
 			}
-			if versions != 1 || v != schemaVersion {
-				t.Errorf("sunoye_schema has %d rows, version %d; want 1 row, version %d", versions, v, schemaVersion)
+			if versions != schemaVersion || v != schemaVersion {
+				t.Errorf("sunoye_schema has %d rows, version %d; want %d rows, version %d", versions, v, schemaVersion, schemaVersion)
 			}
 		})
 	}

@@ -38,6 +38,7 @@ var mysqlDialect = &dialect{
 	isDuplicate:  func(err error) bool { return mysqlErrNo(err) == mysqlDuplicateKey },
 	isRetryable:  func(err error) bool { return mysqlErrNo(err) == mysqlDeadlock },
 	isConnErr:    isMySQLConnErr,
+	isDenied:     isMySQLDenied,
 }
 
 // mysqlErrNo returns the server's error number in err, or 0.
@@ -77,9 +78,10 @@ func isMySQLConnErr(err error) bool {
 // openMySQL returns a connection pool for cfg. It does not connect yet.
 func openMySQL(cfg *mysql.Config) (*sql.DB, error) {
 	cfg = cfg.Clone()
-	// Renew compares the rows its UPDATE matched with the leases it was
-	// given; without CLIENT_FOUND_ROWS MySQL reports only rows whose value
+	// sunoye_renew checks whether its UPDATE found the lease's row;
+	// without CLIENT_FOUND_ROWS MySQL reports only rows whose value
 	// changed, and a lease renewed twice in one millisecond does not.
+	// (The procedure copes without, by a slower path.)
 	cfg.ClientFoundRows = true
 	// Client-side interpolation: a statement is one round trip instead of
 	// prepare, execute and close. Safe: the connection charset is utf8mb4.

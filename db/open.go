@@ -19,8 +19,8 @@ type Registry struct {
 	dialect *dialect
 	// where names the registry in errors: the DSN without password.
 	where string
-	// q holds the registry's statements in the dialect.
-	q queries
+	// b enforces the registry's rules in the database.
+	b backend
 }
 
 var _ rooms.Registry = (*Registry)(nil)
@@ -57,7 +57,8 @@ func Open(ctx context.Context, dsn string) (*Registry, error) {
 
 // Probe connects to the registry named by dsn, as Open does, and returns
 // the schema version it has (0 for none yet) and the one this build
-// applies, without changing anything: for diagnostics. An SQLite file that
+// applies, without changing anything: for diagnostics. Like Migrate, it
+// reads the version through the procedure sunoye_version where it can. An SQLite file that
 // does not exist yet has version 0 and is not created.
 func Probe(ctx context.Context, dsn string) (have, want int, err error) {
 	t, err := parseDSN(dsn)
@@ -74,7 +75,7 @@ func Probe(ctx context.Context, dsn string) (have, want int, err error) {
 		return 0, 0, err
 	}
 	defer r.Close()
-	have, err = r.schemaVersion(ctx)
+	have, err = r.b.version(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("registry %s: schema version: %w", r.where, r.wrapErr(err))
 	}
@@ -95,7 +96,11 @@ func connect(ctx context.Context, t *target) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: open: %w", r.where, err)
 	}
-	r.q = newQueries(r.dialect)
+	if r.dialect.name == "mysql" {
+		r.b = &mysqlBackend{db: r.db}
+	} else {
+		r.b = &sqliteBackend{db: r.db, q: newQueries(r.dialect)}
+	}
 
 	if err := r.db.PingContext(ctx); err != nil {
 		r.db.Close()

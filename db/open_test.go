@@ -198,13 +198,12 @@ func TestServerDown(t *testing.T) {
 	password, _ := u.User.Password()
 	r := open(t, dsn)
 	ctx := testCtx(t)
-	m := newMember()
-	rec := create(t, ctx, r, m, time.Second)
-	leases := []rooms.Lease{{Room: rec.ID, Generation: rec.Generation}}
+	rec, m := create(t, ctx, r, time.Second)
+	leases := []rooms.Lease{lease(rec, m)}
 
 	srv.Stop(t)
 	start := time.Now()
-	_, _, err = r.Renew(ctx, m, leases, longTTL)
+	_, _, err = r.Renew(ctx, leases, longTTL)
 	t.Log(err)
 	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, rooms.ErrUnavailable) {
 		t.Errorf("Renew while down: %v, want ErrUnreachable", err)
@@ -223,7 +222,7 @@ func TestServerDown(t *testing.T) {
 	time.Sleep(time.Second) // the lease lapses meanwhile
 
 	srv.Start(t)
-	counts, gone, err := r.Renew(ctx, m, leases, longTTL)
+	counts, gone, err := r.Renew(ctx, leases, longTTL)
 	if err != nil {
 		t.Fatalf("Renew after restart: %v", err)
 	}

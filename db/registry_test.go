@@ -32,22 +32,32 @@ var registryCases = []struct {
 	{"CreateLookup", testCreateLookup},
 	{"CreateActiveTaken", testCreateActiveTaken},
 	{"CreateInactiveReplaces", testCreateInactiveReplaces},
+	{"CreateNeedsProof", testCreateNeedsProof},
 	{"JoinUnknown", testJoinUnknown},
 	{"JoinInactive", testJoinInactive},
+	{"JoinWrongProof", testJoinWrongProof},
 	{"JoinOnlyOwnLease", testJoinOnlyOwnLease},
 	{"JoinAgainRenews", testJoinAgainRenews},
 	{"CountIsLiveLeases", testCountIsLiveLeases},
 	{"LeaseLapses", testLeaseLapses},
+	{"LeaseTimeCapped", testLeaseTimeCapped},
 	{"RoomLapsesInactive", testRoomLapsesInactive},
 	{"RenewRestoresLapsed", testRenewRestoresLapsed},
 	{"RenewReportsGone", testRenewReportsGone},
 	{"RenewRestoresDeletedLease", testRenewRestoresDeletedLease},
+	{"RenewRestoreNeedsProof", testRenewRestoreNeedsProof},
 	{"RenewManyRooms", testRenewManyRooms},
+	{"OnlyHolderRenewsOrLeaves", testOnlyHolderRenewsOrLeaves},
 	{"LeaveLastMember", testLeaveLastMember},
+	{"ReregisterLost", testReregisterLost},
+	{"ReregisterSame", testReregisterSame},
+	{"ReregisterOther", testReregisterOther},
+	{"LegacyRoom", testLegacyRoom},
 	{"ConcurrentCreateSameNumber", testConcurrentCreateSameNumber},
 	{"ConcurrentCreateDistinctNumbers", testConcurrentCreateDistinctNumbers},
 	{"ConcurrentJoin", testConcurrentJoin},
 	{"StatusView", testStatusView},
+	{"NoMemberStored", testNoMemberStored},
 	{"BadInput", testBadInput},
 }
 
@@ -65,20 +75,32 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
-// create creates a new room with a lease of ttl for creator.
-func create(t *testing.T, ctx context.Context, r *Registry, creator rooms.MemberID, ttl time.Duration) rooms.Record {
+// create creates a new room with a lease of ttl for a new member, and
+// returns the room and the member.
+func create(t *testing.T, ctx context.Context, r *Registry, ttl time.Duration) (rooms.Record, rooms.Credentials) {
 	t.Helper()
-	rec, err := r.Create(ctx, newRecord(t), creator, ttl)
+	rec := newRecord(t)
+	m := newMember(rec)
+	rec, err := r.Create(ctx, rec, m, ttl)
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	return rec
+	return rec, m
 }
 
-// join joins member to rec's room or fails the test.
-func join(t *testing.T, ctx context.Context, r *Registry, rec rooms.Record, member rooms.MemberID, ttl time.Duration) {
+// join has a new member join rec's room, or fails the test, and returns
+// the member.
+func join(t *testing.T, ctx context.Context, r *Registry, rec rooms.Record, ttl time.Duration) rooms.Credentials {
 	t.Helper()
-	if err := r.Join(ctx, rec.ID, rec.Generation, member, ttl); err != nil {
+	m := newMember(rec)
+	rejoin(t, ctx, r, rec, m, ttl)
+	return m
+}
+
+// rejoin has member m join rec's room, or fails the test.
+func rejoin(t *testing.T, ctx context.Context, r *Registry, rec rooms.Record, m rooms.Credentials, ttl time.Duration) {
+	t.Helper()
+	if err := r.Join(ctx, rec.ID, rec.Generation, m, ttl); err != nil {
 		t.Fatalf("Join: %v", err)
 	}
 }
@@ -111,9 +133,27 @@ func waitStatus(t *testing.T, ctx context.Context, r *Registry, id rooms.ID, wan
 	}
 }
 
+// renew1 renews one lease and returns the room's count, or -1 if Renew
+// said the room is gone.
+func renew1(t *testing.T, ctx context.Context, r *Registry, l rooms.Lease, ttl time.Duration) int {
+	t.Helper()
+	counts, gone, err := r.Renew(ctx, []rooms.Lease{l}, ttl)
+	if err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	if slices.Equal(gone, []rooms.ID{l.Room}) && len(counts) == 0 {
+		return -1
+	}
+	n, ok := counts[l.Room]
+	if !ok || len(gone) != 0 {
+		t.Fatalf("Renew: counts %v, gone %v", counts, gone)
+	}
+	return n
+}
+
 func testCreateLookup(t *testing.T, ctx context.Context, r *Registry) {
 	want := newRecord(t)
-	got, err := r.Create(ctx, want, newMember(), longTTL)
+	got, err := r.Create(ctx, want, newMember(want), longTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,30 +181,30 @@ func sameRecord(a, b rooms.Record) bool {
 		a.KDF == b.KDF && bytes.Equal(a.Verifier, b.Verifier)
 }
 
+// Nobody can take over a live room's number, nor change its salt,
+// parameters or verifier: not its members, not others.
 func testCreateActiveTaken(t *testing.T, ctx context.Context, r *Registry) {
-	creator := newMember()
-	rec := create(t, ctx, r, creator, longTTL)
+	rec, creator := create(t, ctx, r, longTTL)
 	again := newRecord(t)
 	again.ID = rec.ID
-	for _, m := range []rooms.MemberID{newMember(), creator} {
+	for _, m := range []rooms.Credentials{newMember(again), {Proof: proofOf(again), Token: creator.Token}} {
 		if _, err := r.Create(ctx, again, m, longTTL); !errors.Is(err, rooms.ErrRoomTaken) {
 			t.Errorf("Create of an active number: %v, want ErrRoomTaken", err)
 		}
 	}
-	got, _, err := r.Lookup(ctx, rec.ID)
-	if err != nil || !sameRecord(got, rec) {
-		t.Errorf("after refused Create: %+v, %v; want the first record unchanged", got, err)
+	got, st, err := r.Lookup(ctx, rec.ID)
+	if err != nil || !sameRecord(got, rec) || st.Members != 1 {
+		t.Errorf("after refused Create: %+v, %+v, %v; want the first record unchanged, one member", got, st, err)
 	}
 }
 
 func testCreateInactiveReplaces(t *testing.T, ctx context.Context, r *Registry) {
-	old := newMember()
-	first := create(t, ctx, r, old, shortTTL)
+	first, old := create(t, ctx, r, shortTTL)
 	waitStatus(t, ctx, r, first.ID, rooms.Status{})
 
 	next := newRecord(t)
 	next.ID = first.ID
-	creator := newMember()
+	creator := newMember(next)
 	second, err := r.Create(ctx, next, creator, longTTL)
 	if err != nil {
 		t.Fatalf("Create on an inactive number: %v", err)
@@ -186,36 +226,51 @@ func testCreateInactiveReplaces(t *testing.T, ctx context.Context, r *Registry) 
 	if err := r.Join(ctx, first.ID, first.Generation, old, longTTL); !errors.Is(err, rooms.ErrRoomInactive) {
 		t.Errorf("Join with the old generation: %v, want ErrRoomInactive", err)
 	}
-	counts, gone, err := r.Renew(ctx, old, []rooms.Lease{{Room: first.ID, Generation: first.Generation}}, longTTL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(counts) != 0 || !slices.Equal(gone, []rooms.ID{first.ID}) {
-		t.Errorf("Renew of the old generation: counts %v, gone %v; want the room gone", counts, gone)
+	if n := renew1(t, ctx, r, lease(first, old), longTTL); n != -1 {
+		t.Errorf("Renew of the old generation: count %d, want the room gone", n)
 	}
 	if st := status(t, ctx, r, first.ID); st.Members != 1 {
 		t.Errorf("old member counted after Renew: %+v", st)
 	}
 	// And a third generation once that one ends too.
-	if err := r.Leave(ctx, first.ID, creator); err != nil {
+	if err := r.Leave(ctx, first.ID, creator.Token); err != nil {
 		t.Fatal(err)
 	}
-	third, err := r.Create(ctx, next, newMember(), longTTL)
+	third, err := r.Create(ctx, next, newMember(next), longTTL)
 	if err != nil || third.Generation != 3 {
 		t.Errorf("third Create: generation %d, %v; want 3", third.Generation, err)
 	}
 }
 
+// A room is created only with a verifier of schema 2 and the proof that
+// matches it.
+func testCreateNeedsProof(t *testing.T, ctx context.Context, r *Registry) {
+	rec := newRecord(t)
+	wrong := newMember(newRecord(t))
+	if _, err := r.Create(ctx, rec, wrong, longTTL); !errors.Is(err, rooms.ErrWrongPassword) {
+		t.Errorf("Create with another room's proof: %v, want ErrWrongPassword", err)
+	}
+	legacy := rec
+	legacy.Verifier = randomBytes(32)
+	if _, err := r.Create(ctx, legacy, newMember(rec), longTTL); !errors.Is(err, rooms.ErrInvalid) {
+		t.Errorf("Create with a legacy verifier: %v, want ErrInvalid", err)
+	}
+	if _, _, err := r.Lookup(ctx, rec.ID); !errors.Is(err, rooms.ErrNoSuchRoom) {
+		t.Errorf("after refused Creates: %v, want no room", err)
+	}
+}
+
 func testJoinUnknown(t *testing.T, ctx context.Context, r *Registry) {
-	if err := r.Join(ctx, rooms.NewID(), 1, newMember(), longTTL); !errors.Is(err, rooms.ErrNoSuchRoom) {
+	rec := newRecord(t)
+	if err := r.Join(ctx, rec.ID, 1, newMember(rec), longTTL); !errors.Is(err, rooms.ErrNoSuchRoom) {
 		t.Errorf("Join of an unknown room: %v, want ErrNoSuchRoom", err)
 	}
 }
 
 func testJoinInactive(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), shortTTL)
+	rec, _ := create(t, ctx, r, shortTTL)
 	waitStatus(t, ctx, r, rec.ID, rooms.Status{})
-	err := r.Join(ctx, rec.ID, rec.Generation, newMember(), longTTL)
+	err := r.Join(ctx, rec.ID, rec.Generation, newMember(rec), longTTL)
 	if !errors.Is(err, rooms.ErrRoomInactive) {
 		t.Errorf("Join of an inactive room: %v, want ErrRoomInactive", err)
 	}
@@ -224,26 +279,40 @@ func testJoinInactive(t *testing.T, ctx context.Context, r *Registry) {
 	}
 }
 
+// Without the room's proof nobody adds a lease: not by joining, not by
+// renewing a lease they never had.
+func testJoinWrongProof(t *testing.T, ctx context.Context, r *Registry) {
+	rec, _ := create(t, ctx, r, longTTL)
+	stranger := newMember(newRecord(t))
+	if err := r.Join(ctx, rec.ID, rec.Generation, stranger, longTTL); !errors.Is(err, rooms.ErrWrongPassword) {
+		t.Errorf("Join with a wrong proof: %v, want ErrWrongPassword", err)
+	}
+	if n := renew1(t, ctx, r, lease(rec, stranger), longTTL); n != -1 {
+		t.Errorf("Renew of a lease never held, with a wrong proof: count %d, want the room reported gone", n)
+	}
+	if st := status(t, ctx, r, rec.ID); st.Members != 1 {
+		t.Errorf("members %d after a stranger tried, want 1", st.Members)
+	}
+}
+
 // A member's own live lease keeps the room active (rooms.Registry): a
 // daemon alone in its room that crashes and restarts within the lease
 // rejoins; once the lease has run out, the room is inactive.
 func testJoinOnlyOwnLease(t *testing.T, ctx context.Context, r *Registry) {
-	creator := newMember()
-	rec := create(t, ctx, r, creator, shortTTL)
+	rec, creator := create(t, ctx, r, shortTTL)
 	if err := r.Join(ctx, rec.ID, rec.Generation, creator, shortTTL); err != nil {
 		t.Errorf("Join with one's own live lease: %v, want success", err)
 	}
-	time.Sleep(2 * shortTTL)
+	waitStatus(t, ctx, r, rec.ID, rooms.Status{})
 	if err := r.Join(ctx, rec.ID, rec.Generation, creator, longTTL); !errors.Is(err, rooms.ErrRoomInactive) {
 		t.Errorf("Join after one's own lease ran out: %v, want ErrRoomInactive", err)
 	}
 }
 
 func testJoinAgainRenews(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), longTTL)
-	m := newMember()
-	join(t, ctx, r, rec, m, shortTTL)
-	join(t, ctx, r, rec, m, longTTL) // renews rather than adds
+	rec, _ := create(t, ctx, r, longTTL)
+	m := join(t, ctx, r, rec, shortTTL)
+	rejoin(t, ctx, r, rec, m, longTTL) // renews rather than adds
 	if st := status(t, ctx, r, rec.ID); st.Members != 2 {
 		t.Errorf("members %d after joining twice, want 2", st.Members)
 	}
@@ -254,24 +323,19 @@ func testJoinAgainRenews(t *testing.T, ctx context.Context, r *Registry) {
 }
 
 func testCountIsLiveLeases(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), longTTL)
-	members := []rooms.MemberID{newMember(), newMember(), newMember()}
-	for _, m := range members {
-		join(t, ctx, r, rec, m, longTTL)
+	rec, _ := create(t, ctx, r, longTTL)
+	var members []rooms.Credentials
+	for range 3 {
+		members = append(members, join(t, ctx, r, rec, longTTL))
 	}
 	if st := status(t, ctx, r, rec.ID); st != (rooms.Status{Members: 4, Active: true}) {
 		t.Errorf("status %+v, want 4 members", st)
 	}
-	if err := r.Leave(ctx, rec.ID, members[0]); err != nil {
+	if err := r.Leave(ctx, rec.ID, members[0].Token); err != nil {
 		t.Fatal(err)
 	}
-	other := rooms.NewID()
-	counts, err := r.Counts(ctx, []rooms.ID{rec.ID, other})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[rooms.ID]int{rec.ID: 3, other: 0}; !mapsEqual(counts, want) {
-		t.Errorf("Counts %v, want %v", counts, want)
+	if n := renew1(t, ctx, r, lease(rec, members[1]), longTTL); n != 3 {
+		t.Errorf("Renew counts %d, want 3", n)
 	}
 }
 
@@ -290,80 +354,129 @@ func mapsEqual(a, b map[rooms.ID]int) bool {
 // A member that crashes stops renewing: after its lease time it is no
 // longer counted, without anyone cleaning up.
 func testLeaseLapses(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), longTTL)
-	join(t, ctx, r, rec, newMember(), midTTL)
+	rec, _ := create(t, ctx, r, longTTL)
+	join(t, ctx, r, rec, midTTL)
 	if st := status(t, ctx, r, rec.ID); st.Members != 2 {
 		t.Fatalf("members %d, want 2", st.Members)
 	}
 	waitStatus(t, ctx, r, rec.ID, rooms.Status{Members: 1, Active: true})
 }
 
+// leaseEnds returns how long from now, by the database's clock, the
+// leases of room id last, the longest first.
+func leaseEnds(t *testing.T, ctx context.Context, r *Registry, id rooms.ID) []time.Duration {
+	t.Helper()
+	rows, err := r.db.QueryContext(ctx, r.dialect.sql("SELECT expires_at - {now} FROM sunoye_leases WHERE room_no = ? ORDER BY expires_at DESC"), string(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ends []time.Duration
+	for rows.Next() {
+		var ms int64
+		if err := rows.Scan(&ms); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, time.Duration(ms)*time.Millisecond)
+	}
+	return ends
+}
+
+// Nobody holds a room open with a lease of a year: creating, joining,
+// renewing and re-registering cap the lease at maxTTL.
+func testLeaseTimeCapped(t *testing.T, ctx context.Context, r *Registry) {
+	const year = 365 * 24 * time.Hour
+	rec, creator := create(t, ctx, r, year)
+	m := join(t, ctx, r, rec, year)
+	renew1(t, ctx, r, lease(rec, m), year)
+	if err := r.Reregister(ctx, rec, newMember(rec), year); err != nil {
+		t.Fatal(err)
+	}
+	ends := leaseEnds(t, ctx, r, rec.ID)
+	if len(ends) != 3 {
+		t.Fatalf("%d leases, want 3", len(ends))
+	}
+	if ends[0] > maxTTL || ends[len(ends)-1] < maxTTL-time.Minute {
+		t.Errorf("leases end in %v, want at most %v", ends, maxTTL)
+	}
+	_ = creator
+}
+
 func testRoomLapsesInactive(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), shortTTL)
-	join(t, ctx, r, rec, newMember(), shortTTL)
+	rec, _ := create(t, ctx, r, shortTTL)
+	join(t, ctx, r, rec, shortTTL)
 	waitStatus(t, ctx, r, rec.ID, rooms.Status{})
 }
 
 // A lease that lapsed while the member could not reach the registry is
 // taken again by Renew, as long as nobody created the room anew.
 func testRenewRestoresLapsed(t *testing.T, ctx context.Context, r *Registry) {
-	m := newMember()
-	rec := create(t, ctx, r, m, shortTTL)
+	rec, m := create(t, ctx, r, shortTTL)
 	waitStatus(t, ctx, r, rec.ID, rooms.Status{})
-	counts, gone, err := r.Renew(ctx, m, []rooms.Lease{{Room: rec.ID, Generation: rec.Generation}}, longTTL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !mapsEqual(counts, map[rooms.ID]int{rec.ID: 1}) || len(gone) != 0 {
-		t.Errorf("Renew: counts %v, gone %v; want the lease restored", counts, gone)
+	if n := renew1(t, ctx, r, lease(rec, m), longTTL); n != 1 {
+		t.Errorf("Renew: count %d, want the lease restored", n)
 	}
 	if st := status(t, ctx, r, rec.ID); st != (rooms.Status{Members: 1, Active: true}) {
 		t.Errorf("status %+v after Renew, want active again", st)
 	}
 }
 
-// A lease whose row is gone (a clean shutdown deletes it; so may someone
-// tidying the table) is taken again by the next Renew while the room is
-// the same generation: the member never left.
+// A lease whose row is gone (a clean shutdown deletes it; so may an
+// administrator tidying the table) is taken again by the next Renew while
+// the room is the same generation: the member never left.
 func testRenewRestoresDeletedLease(t *testing.T, ctx context.Context, r *Registry) {
-	m := newMember()
-	rec := create(t, ctx, r, newMember(), longTTL)
-	join(t, ctx, r, rec, m, longTTL)
-	if err := r.Leave(ctx, rec.ID, m); err != nil {
+	rec, _ := create(t, ctx, r, longTTL)
+	m := join(t, ctx, r, rec, longTTL)
+	if err := r.Leave(ctx, rec.ID, m.Token); err != nil {
 		t.Fatal(err)
 	}
-	counts, gone, err := r.Renew(ctx, m, []rooms.Lease{{Room: rec.ID, Generation: rec.Generation}}, longTTL)
-	if err != nil {
+	if n := renew1(t, ctx, r, lease(rec, m), longTTL); n != 2 {
+		t.Errorf("Renew after the row was deleted: count %d, want the lease back", n)
+	}
+}
+
+// Restoring a lease takes the room's proof, as joining does.
+func testRenewRestoreNeedsProof(t *testing.T, ctx context.Context, r *Registry) {
+	rec, _ := create(t, ctx, r, longTTL)
+	m := join(t, ctx, r, rec, longTTL)
+	if err := r.Leave(ctx, rec.ID, m.Token); err != nil {
 		t.Fatal(err)
 	}
-	if !mapsEqual(counts, map[rooms.ID]int{rec.ID: 2}) || len(gone) != 0 {
-		t.Errorf("Renew after the row was deleted: counts %v, gone %v; want the lease back", counts, gone)
+	forged := m
+	forged.Proof = proofOf(newRecord(t))
+	if n := renew1(t, ctx, r, lease(rec, forged), longTTL); n != -1 {
+		t.Errorf("Renew of a deleted lease with a wrong proof: count %d, want the room reported gone", n)
+	}
+	if st := status(t, ctx, r, rec.ID); st.Members != 1 {
+		t.Errorf("members %d, want 1", st.Members)
 	}
 }
 
 func testRenewReportsGone(t *testing.T, ctx context.Context, r *Registry) {
-	m := newMember()
-	rec := create(t, ctx, r, m, longTTL)
-	unknown := rooms.NewID()
+	rec, m := create(t, ctx, r, longTTL)
+	unknown := newRecord(t)
+	unknown.Generation = 1
 	// A room of another generation than the lease's: replaced meanwhile.
-	other := create(t, ctx, r, newMember(), longTTL)
+	other, _ := create(t, ctx, r, longTTL)
+	otherLease := lease(other, newMember(other))
+	otherLease.Generation++
 	leases := []rooms.Lease{
-		{Room: rec.ID, Generation: rec.Generation},
-		{Room: unknown, Generation: 1},
-		{Room: other.ID, Generation: other.Generation + 1},
-		{Room: rec.ID, Generation: rec.Generation}, // listed twice
+		lease(rec, m),
+		lease(unknown, newMember(unknown)),
+		otherLease,
+		lease(rec, m), // listed twice
 	}
-	counts, gone, err := r.Renew(ctx, m, leases, longTTL)
+	counts, gone, err := r.Renew(ctx, leases, longTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !mapsEqual(counts, map[rooms.ID]int{rec.ID: 1}) {
 		t.Errorf("counts %v, want only %s", counts, rec.ID)
 	}
-	if !slices.Equal(gone, []rooms.ID{unknown, other.ID}) {
-		t.Errorf("gone %v, want %v", gone, []rooms.ID{unknown, other.ID})
+	if !slices.Equal(gone, []rooms.ID{unknown.ID, other.ID}) {
+		t.Errorf("gone %v, want %v", gone, []rooms.ID{unknown.ID, other.ID})
 	}
-	counts, gone, err = r.Renew(ctx, m, nil, longTTL)
+	counts, gone, err = r.Renew(ctx, nil, longTTL)
 	if err != nil || len(counts) != 0 || len(gone) != 0 {
 		t.Errorf("Renew of nothing: %v, %v, %v", counts, gone, err)
 	}
@@ -371,20 +484,19 @@ func testRenewReportsGone(t *testing.T, ctx context.Context, r *Registry) {
 
 // One member in many rooms: one Renew renews all and counts each.
 func testRenewManyRooms(t *testing.T, ctx context.Context, r *Registry) {
-	m := newMember()
 	var leases []rooms.Lease
 	want := map[rooms.ID]int{}
 	for i := range 12 {
-		rec := create(t, ctx, r, newMember(), longTTL)
-		join(t, ctx, r, rec, m, shortTTL)
+		rec, _ := create(t, ctx, r, longTTL)
+		m := join(t, ctx, r, rec, shortTTL)
 		for range i % 3 {
-			join(t, ctx, r, rec, newMember(), longTTL)
+			join(t, ctx, r, rec, longTTL)
 		}
-		leases = append(leases, rooms.Lease{Room: rec.ID, Generation: rec.Generation})
+		leases = append(leases, lease(rec, m))
 		want[rec.ID] = 2 + i%3
 	}
 	time.Sleep(shortTTL) // some of m's leases lapse before the heartbeat
-	counts, gone, err := r.Renew(ctx, m, leases, longTTL)
+	counts, gone, err := r.Renew(ctx, leases, longTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,27 +505,165 @@ func testRenewManyRooms(t *testing.T, ctx context.Context, r *Registry) {
 	}
 }
 
+// A lease is renewed or ended only by whoever shows its token: another
+// member of the room, who knows the proof, cannot end it or keep it
+// alive.
+func testOnlyHolderRenewsOrLeaves(t *testing.T, ctx context.Context, r *Registry) {
+	rec, _ := create(t, ctx, r, longTTL)
+	victim := join(t, ctx, r, rec, midTTL)
+	other := newMember(rec) // the proof, a token of its own
+	if err := r.Leave(ctx, rec.ID, other.Token); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, ctx, r, rec.ID); st.Members != 2 {
+		t.Errorf("members %d after a Leave with another token, want 2", st.Members)
+	}
+	// Renewing with one's own token renews (adds) one's own lease only.
+	renew1(t, ctx, r, lease(rec, other), shortTTL)
+	ends := leaseEnds(t, ctx, r, rec.ID)
+	if len(ends) != 3 {
+		t.Fatalf("%d leases, want 3", len(ends))
+	}
+	// The victim's lease still ends as its Join said: the others did not
+	// touch it. It lapses; the other's short one too.
+	waitStatus(t, ctx, r, rec.ID, rooms.Status{Members: 1, Active: true})
+	_ = victim
+}
+
 func testLeaveLastMember(t *testing.T, ctx context.Context, r *Registry) {
-	creator, m := newMember(), newMember()
-	rec := create(t, ctx, r, creator, longTTL)
-	join(t, ctx, r, rec, m, longTTL)
-	for _, who := range []rooms.MemberID{creator, m} {
-		if err := r.Leave(ctx, rec.ID, who); err != nil {
+	rec, creator := create(t, ctx, r, longTTL)
+	m := join(t, ctx, r, rec, longTTL)
+	for _, who := range []rooms.Credentials{creator, m} {
+		if err := r.Leave(ctx, rec.ID, who.Token); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if st := status(t, ctx, r, rec.ID); st != (rooms.Status{}) {
 		t.Errorf("status %+v after the last member left, want inactive", st)
 	}
-	if err := r.Join(ctx, rec.ID, rec.Generation, newMember(), longTTL); !errors.Is(err, rooms.ErrRoomInactive) {
+	if err := r.Join(ctx, rec.ID, rec.Generation, newMember(rec), longTTL); !errors.Is(err, rooms.ErrRoomInactive) {
 		t.Errorf("Join after the last member left: %v, want ErrRoomInactive", err)
 	}
 	// Leaving a room one is not in, or that does not exist, is no error.
-	if err := r.Leave(ctx, rec.ID, m); err != nil {
+	if err := r.Leave(ctx, rec.ID, m.Token); err != nil {
 		t.Errorf("second Leave: %v", err)
 	}
-	if err := r.Leave(ctx, rooms.NewID(), m); err != nil {
+	if err := r.Leave(ctx, rooms.NewID(), m.Token); err != nil {
 		t.Errorf("Leave of an unknown room: %v", err)
+	}
+}
+
+// A room the registry lost is put back as its members know it, generation
+// included.
+func testReregisterLost(t *testing.T, ctx context.Context, r *Registry) {
+	rec := newRecord(t)
+	rec.Generation = 7
+	m := newMember(rec)
+	if err := r.Reregister(ctx, rec, m, longTTL); err != nil {
+		t.Fatal(err)
+	}
+	got, st, err := r.Lookup(ctx, rec.ID)
+	if err != nil || !sameRecord(got, rec) || st.Members != 1 {
+		t.Errorf("after Reregister: %+v, %+v, %v; want %+v with one member", got, st, err, rec)
+	}
+	if n := renew1(t, ctx, r, lease(rec, m), longTTL); n != 1 {
+		t.Errorf("Renew after Reregister: %d, want 1", n)
+	}
+}
+
+// Re-registering a room that is there as the member knows it takes the
+// member's lease, even if the room has none live.
+func testReregisterSame(t *testing.T, ctx context.Context, r *Registry) {
+	rec, m := create(t, ctx, r, shortTTL)
+	waitStatus(t, ctx, r, rec.ID, rooms.Status{})
+	if err := r.Reregister(ctx, rec, m, longTTL); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Reregister(ctx, rec, m, longTTL); err != nil { // again: renews
+		t.Fatal(err)
+	}
+	got, st, err := r.Lookup(ctx, rec.ID)
+	if err != nil || !sameRecord(got, rec) || st.Members != 1 {
+		t.Errorf("after Reregister: %+v, %+v, %v; want %+v with one member", got, st, err, rec)
+	}
+}
+
+// Re-registering cannot replace a room of that number: not another
+// generation, not another verifier, live or not.
+func testReregisterOther(t *testing.T, ctx context.Context, r *Registry) {
+	rec, _ := create(t, ctx, r, longTTL)
+	other := newRecord(t)
+	other.ID, other.Generation = rec.ID, rec.Generation
+	older := rec
+	older.Generation = rec.Generation + 1
+	for name, c := range map[string]struct {
+		rec rooms.Record
+		m   rooms.Credentials
+	}{
+		"another verifier":   {other, newMember(other)},
+		"another generation": {older, newMember(older)},
+	} {
+		if err := r.Reregister(ctx, c.rec, c.m, longTTL); !errors.Is(err, rooms.ErrRoomTaken) {
+			t.Errorf("Reregister with %s: %v, want ErrRoomTaken", name, err)
+		}
+	}
+	got, st, err := r.Lookup(ctx, rec.ID)
+	if err != nil || !sameRecord(got, rec) || st.Members != 1 {
+		t.Errorf("after refused Reregisters: %+v, %+v, %v; want %+v unchanged, one member", got, st, err, rec)
+	}
+	legacy := newRecord(t)
+	legacy.Generation = 1
+	legacy.Verifier = randomBytes(32)
+	if err := r.Reregister(ctx, legacy, newMember(legacy), longTTL); !errors.Is(err, rooms.ErrInvalid) {
+		t.Errorf("Reregister with a legacy verifier: %v, want ErrInvalid", err)
+	}
+}
+
+// insertLegacyRoom stores a room as schema 1 made it, with a legacy
+// verifier that cannot check proofs and a lease copied from
+// sunoye_members, as the administrator's account can.
+func insertLegacyRoom(t *testing.T, ctx context.Context, r *Registry, ttl time.Duration) rooms.Record {
+	t.Helper()
+	rec := newRecord(t)
+	rec.Generation = 1
+	rec.Verifier = randomBytes(32)
+	if _, err := r.db.ExecContext(ctx, r.dialect.sql(`INSERT INTO sunoye_rooms
+		(room_no, generation, salt, kdf_name, kdf_time, kdf_memory_kib, kdf_threads, verifier, created_at)
+		VALUES (?, 1, ?, 'argon2id', ?, ?, ?, ?, {now})`),
+		string(rec.ID), rec.Salt, rec.KDF.Time, rec.KDF.MemoryKiB, rec.KDF.Threads, rec.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.db.ExecContext(ctx, r.dialect.sql(`INSERT INTO sunoye_leases (room_no, generation, holder, expires_at)
+		VALUES (?, 1, ?, {now} + ?)`), string(rec.ID), legacyHolder("old member"), ttl.Milliseconds()); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// A room of schema 1 keeps schema 1's rules until it ends: joining and
+// renewing check no proof; then its number takes only a room of schema 2.
+func testLegacyRoom(t *testing.T, ctx context.Context, r *Registry) {
+	rec := insertLegacyRoom(t, ctx, r, midTTL)
+	m := newMember(rec) // any proof: the registry cannot check it
+	rejoin(t, ctx, r, rec, m, shortTTL)
+	if st := status(t, ctx, r, rec.ID); st.Members != 2 {
+		t.Errorf("members %d, want 2", st.Members)
+	}
+	again := newRecord(t)
+	again.ID = rec.ID
+	if _, err := r.Create(ctx, again, newMember(again), longTTL); !errors.Is(err, rooms.ErrRoomTaken) {
+		t.Errorf("Create on a live legacy room: %v, want ErrRoomTaken", err)
+	}
+	waitStatus(t, ctx, r, rec.ID, rooms.Status{})
+	if n := renew1(t, ctx, r, lease(rec, m), longTTL); n != 1 {
+		t.Errorf("Renew of a lapsed lease of a legacy room: %d, want it restored", n)
+	}
+	if err := r.Leave(ctx, rec.ID, m.Token); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Create(ctx, again, newMember(again), longTTL)
+	if err != nil || got.Generation != 2 {
+		t.Errorf("Create on the ended legacy room: generation %d, %v; want 2", got.Generation, err)
 	}
 }
 
@@ -430,7 +680,7 @@ func testConcurrentCreateSameNumber(t *testing.T, ctx context.Context, r *Regist
 			rec := newRecord(t)
 			rec.ID = id
 			<-start
-			_, errs[i] = r.Create(ctx, rec, newMember(), longTTL)
+			_, errs[i] = r.Create(ctx, rec, newMember(rec), longTTL)
 		})
 	}
 	close(start)
@@ -463,7 +713,7 @@ func testConcurrentCreateDistinctNumbers(t *testing.T, ctx context.Context, r *R
 		wg.Go(func() {
 			rec := newRecord(t)
 			<-start
-			_, errs[i] = r.Create(ctx, rec, newMember(), longTTL)
+			_, errs[i] = r.Create(ctx, rec, newMember(rec), longTTL)
 		})
 	}
 	close(start)
@@ -485,7 +735,7 @@ func joinAtOnce(t *testing.T, ctx context.Context, rec rooms.Record, n int, reg 
 	for i := range n {
 		r := reg(i)
 		wg.Go(func() {
-			m := newMember()
+			m := newMember(rec)
 			<-start
 			errs[i] = r.Join(ctx, rec.ID, rec.Generation, m, longTTL)
 		})
@@ -500,7 +750,7 @@ func joinAtOnce(t *testing.T, ctx context.Context, rec rooms.Record, n int, reg 
 }
 
 func testConcurrentJoin(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), longTTL)
+	rec, _ := create(t, ctx, r, longTTL)
 	const n = 20
 	joinAtOnce(t, ctx, rec, n, func(int) *Registry { return r })
 	if st := status(t, ctx, r, rec.ID); st.Members != n+1 {
@@ -510,10 +760,10 @@ func testConcurrentJoin(t *testing.T, ctx context.Context, r *Registry) {
 
 // The view for humans says what Lookup says.
 func testStatusView(t *testing.T, ctx context.Context, r *Registry) {
-	rec := create(t, ctx, r, newMember(), longTTL)
-	join(t, ctx, r, rec, newMember(), longTTL)
-	join(t, ctx, r, rec, newMember(), shortTTL)
-	lapsed := create(t, ctx, r, newMember(), shortTTL)
+	rec, _ := create(t, ctx, r, longTTL)
+	join(t, ctx, r, rec, longTTL)
+	join(t, ctx, r, rec, shortTTL)
+	lapsed, _ := create(t, ctx, r, shortTTL)
 	waitStatus(t, ctx, r, rec.ID, rooms.Status{Members: 2, Active: true})
 	waitStatus(t, ctx, r, lapsed.ID, rooms.Status{})
 
@@ -547,30 +797,61 @@ func testStatusView(t *testing.T, ctx context.Context, r *Registry) {
 	}
 }
 
+// The registry keeps neither tokens nor proofs: a lease row holds the
+// token's SHA-256 only.
+func testNoMemberStored(t *testing.T, ctx context.Context, r *Registry) {
+	rec, m := create(t, ctx, r, longTTL)
+	var h []byte
+	if err := r.db.QueryRowContext(ctx, "SELECT holder FROM sunoye_leases WHERE room_no = ?", string(rec.ID)).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(h, holder(m.Token)) {
+		t.Errorf("holder %x, want SHA-256 of the token", h)
+	}
+}
+
 func testBadInput(t *testing.T, ctx context.Context, r *Registry) {
 	bad := newRecord(t)
 	bad.ID = "12345"
-	if _, err := r.Create(ctx, bad, newMember(), longTTL); !errors.Is(err, rooms.ErrBadRoomNumber) {
+	if _, err := r.Create(ctx, bad, newMember(bad), longTTL); !errors.Is(err, rooms.ErrBadRoomNumber) {
 		t.Errorf("Create with a bad number: %v, want ErrBadRoomNumber", err)
 	}
-	for name, rec := range map[string]rooms.Record{
-		"no salt":     {ID: rooms.NewID(), Verifier: []byte{1}},
-		"no verifier": {ID: rooms.NewID(), Salt: []byte{1}},
-		"long salt":   {ID: rooms.NewID(), Salt: make([]byte, 256), Verifier: []byte{1}},
+	for name, change := range map[string]func(*rooms.Record){
+		"no salt":          func(r *rooms.Record) { r.Salt = nil },
+		"short salt":       func(r *rooms.Record) { r.Salt = r.Salt[:7] },
+		"long salt":        func(r *rooms.Record) { r.Salt = make([]byte, 256) },
+		"no verifier":      func(r *rooms.Record) { r.Verifier = nil },
+		"costly kdf":       func(r *rooms.Record) { r.KDF = rooms.KDFParams{Time: 16, MemoryKiB: 256 << 10, Threads: 4} },
+		"huge memory":      func(r *rooms.Record) { r.KDF = rooms.KDFParams{Time: 1, MemoryKiB: 4 << 20, Threads: 4} },
+		"no iterations":    func(r *rooms.Record) { r.KDF.Time = 0 },
+		"too many threads": func(r *rooms.Record) { r.KDF.Threads = 64 },
 	} {
-		if _, err := r.Create(ctx, rec, newMember(), longTTL); !errors.Is(err, rooms.ErrInvalid) {
+		rec := newRecord(t)
+		change(&rec)
+		if _, err := r.Create(ctx, rec, newMember(newRecord(t)), longTTL); !errors.Is(err, rooms.ErrInvalid) {
 			t.Errorf("Create with %s: %v, want ErrInvalid", name, err)
 		}
 	}
-	rec := create(t, ctx, r, newMember(), longTTL)
-	if err := r.Join(ctx, rec.ID, rec.Generation, newMember(), 0); !errors.Is(err, rooms.ErrInvalid) {
+	rec, _ := create(t, ctx, r, longTTL)
+	if err := r.Join(ctx, rec.ID, rec.Generation, newMember(rec), 0); !errors.Is(err, rooms.ErrInvalid) {
 		t.Errorf("Join with no lease time: %v, want ErrInvalid", err)
 	}
-	long := rooms.MemberID(bytes.Repeat([]byte("x"), maxMemberID+1))
-	if err := r.Join(ctx, rec.ID, rec.Generation, long, longTTL); !errors.Is(err, rooms.ErrInvalid) {
-		t.Errorf("Join with a long member id: %v, want ErrInvalid", err)
+	for name, m := range map[string]rooms.Credentials{
+		"no token":    {Proof: proofOf(rec)},
+		"long token":  {Proof: proofOf(rec), Token: randomBytes(33)},
+		"short proof": {Proof: proofOf(rec)[:16], Token: randomBytes(32)},
+	} {
+		if err := r.Join(ctx, rec.ID, rec.Generation, m, longTTL); !errors.Is(err, rooms.ErrInvalid) {
+			t.Errorf("Join with %s: %v, want ErrInvalid", name, err)
+		}
+		if _, _, err := r.Renew(ctx, []rooms.Lease{lease(rec, m)}, longTTL); !errors.Is(err, rooms.ErrInvalid) {
+			t.Errorf("Renew with %s: %v, want ErrInvalid", name, err)
+		}
 	}
-	if _, _, err := r.Renew(ctx, "", nil, longTTL); !errors.Is(err, rooms.ErrInvalid) {
-		t.Errorf("Renew without member: %v, want ErrInvalid", err)
+	if err := r.Leave(ctx, rec.ID, nil); !errors.Is(err, rooms.ErrInvalid) {
+		t.Errorf("Leave without token: %v, want ErrInvalid", err)
+	}
+	if err := r.Reregister(ctx, rooms.Record{ID: rec.ID, Salt: rec.Salt, KDF: rec.KDF, Verifier: rec.Verifier}, newMember(rec), longTTL); !errors.Is(err, rooms.ErrInvalid) {
+		t.Errorf("Reregister of generation 0: %v, want ErrInvalid", err)
 	}
 }

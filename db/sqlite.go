@@ -44,6 +44,8 @@ var sqliteDialect = &dialect{
 	// A file is never unreachable; failures to open it are reported as
 	// they are.
 	isConnErr: func(error) bool { return false },
+	// There are no accounts.
+	isDenied: func(error) bool { return false },
 }
 
 // sqliteCode returns the extended SQLite result code in err, or 0.

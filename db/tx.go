@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"math/rand/v2"
 	"time"
 )
@@ -32,22 +31,4 @@ func (r *Registry) retry(ctx context.Context, fn func() error) error {
 		}
 		backoff = min(2*backoff, 250*time.Millisecond)
 	}
-}
-
-// inTx runs fn in a transaction, committing if it returns nil, and runs it
-// again in a new transaction after a deadlock (in Galera also a
-// certification failure at commit) or a busy database. fn must not have
-// effects outside the transaction.
-func (r *Registry) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return r.retry(ctx, func() error {
-		tx, err := r.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if err := fn(tx); err != nil {
-			tx.Rollback()
-			return err
-		}
-		return tx.Commit()
-	})
 }

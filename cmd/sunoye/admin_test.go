@@ -12,10 +12,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sunoye/sunoye/db"
 	"github.com/sunoye/sunoye/internal/testenv"
 	"github.com/sunoye/sunoye/web"
 )
@@ -35,9 +37,68 @@ func TestDBMigrate(t *testing.T) {
 	}
 	var n int
 	err := testenv.SQL(t, dsn).QueryRow(`SELECT COUNT(*) FROM information_schema.tables
-		WHERE table_schema = DATABASE() AND table_name IN ('sunoye_rooms', 'sunoye_members', 'sunoye_room_status')`).Scan(&n)
+		WHERE table_schema = DATABASE() AND table_name IN ('sunoye_rooms', 'sunoye_leases', 'sunoye_room_status')`).Scan(&n)
 	if err != nil || n != 3 {
 		t.Errorf("after migrate: %d of 3 tables and views, %v", n, err)
+	}
+}
+
+// `sunoye db grant USER@HOST` prints the statements that give a member's
+// account EXECUTE on the registry's procedures, and nothing else; daemons
+// on accounts made from them start without changing the schema, and
+// create, join, chat and leave. It refuses an SQLite registry and an
+// account without host as usage errors.
+func TestDBGrant(t *testing.T) {
+	admin := testenv.MariaDB(t)
+	if out, err := exec.Command(testenv.Sunoye(t), "db", "migrate", "--db", admin).CombinedOutput(); err != nil {
+		t.Fatalf("db migrate: %v\n%s", err, out)
+	}
+	broker := testenv.StartMosquitto(t).URL()
+	var ds []*testenv.Daemon
+	for _, name := range []string{"Asha", "Bilal"} {
+		user, host, dsn := testenv.MariaDBAccount(t, admin)
+		cmd := exec.Command(testenv.Sunoye(t), "db", "grant", user+"@"+host, "--db", admin)
+		cmd.Env = append(os.Environ(), "SUNOYE_CONFIG=/nonexistent")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("db grant: %v", err)
+		}
+		want, err := db.Grants(admin, user, host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"); !slices.Equal(got, want) {
+			t.Fatalf("db grant printed\n%s\nwant\n%s", out, strings.Join(want, "\n"))
+		}
+		for _, stmt := range want {
+			testenv.Exec(t, admin, stmt)
+		}
+		ds = append(ds, testenv.StartDaemon(t, testenv.DaemonConfig{Broker: broker, DB: dsn, Name: name}))
+	}
+	asha, bilal := ds[0], ds[1]
+	inv := create(t, asha)
+	must(t, bilal, "join", inv.Room, "--password", inv.Password)
+	must(t, bilal, "send", inv.Room, "hello from a member account")
+	waitHistory(t, asha, inv.Room, "Bilal: hello from a member account")
+	must(t, bilal, "leave", inv.Room)
+	must(t, asha, "leave", inv.Room)
+	var n int
+	if err := testenv.SQL(t, admin).QueryRow("SELECT COUNT(*) FROM sunoye_leases").Scan(&n); err != nil || n != 0 {
+		t.Errorf("after both left: %d leases (%v), want none", n, err)
+	}
+
+	for _, c := range []struct{ args []string }{
+		{[]string{"db", "grant", "alice@%", "--db", "sqlite:///tmp/registry.db"}},
+		{[]string{"db", "grant", "alice", "--db", admin}},
+		{[]string{"db", "frobnicate"}},
+	} {
+		cmd := exec.Command(testenv.Sunoye(t), c.args...)
+		cmd.Env = append(os.Environ(), "SUNOYE_CONFIG=/nonexistent")
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || len(out) != 0 {
+			t.Errorf("sunoye %s: %v, stdout %q; want exit %d and nothing on stdout", strings.Join(c.args[:2], " "), err, out, exitUsage)
+		}
 	}
 }
 

@@ -62,7 +62,7 @@ func xdgDir(env, fallback string) (string, error) {
 }
 
 func newDesktopCmd() *cobra.Command {
-	c := &cobra.Command{Use: "desktop", Short: "Install or remove the desktop integration"}
+	c := newGroupCmd("desktop", "Install or remove the desktop integration")
 	var autostart bool
 	install := &cobra.Command{
 		Use:   "install",

@@ -256,9 +256,9 @@ func TestDatabaseDown(t *testing.T) {
 		if err != nil {
 			return fmt.Errorf("sunoye_room_status: %w", err)
 		}
-		rows, err := sqlInt(ctx, reg, "SELECT COUNT(*) FROM sunoye_members WHERE room_no = ?", inv.Room)
+		rows, err := sqlInt(ctx, reg, "SELECT COUNT(*) FROM sunoye_leases WHERE room_no = ?", inv.Room)
 		if err != nil {
-			return fmt.Errorf("sunoye_members: %w", err)
+			return fmt.Errorf("sunoye_leases: %w", err)
 		}
 		if members != want || rows != want {
 			return fmt.Errorf("registry: %d live members, %d lease rows, want %d of each", members, rows, want)

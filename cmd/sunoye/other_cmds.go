@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -70,16 +71,31 @@ Point the daemons at it with --broker tcp://HOST:PORT.`,
 	return c
 }
 
-func newDBCmd() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "db",
-		Short: "Manage the room registry",
+// newGroupCmd returns a command that only holds subcommands. Run alone, it
+// prints its help; with an argument that names none of them, it is a
+// usage error (exit code 2), where cobra by itself would print the help
+// and succeed.
+func newGroupCmd(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args(cobra.NoArgs),
+		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
+}
+
+func newDBCmd() *cobra.Command {
+	c := newGroupCmd("db", "Manage the room registry")
 	c.AddCommand(&cobra.Command{
 		Use:   "migrate",
-		Short: "Create or update the registry's tables (idempotent)",
-		Long:  "Apply schema.sql to the registry named by --db. Safe to run again; the daemon also does it at start.",
-		Args:  args(cobra.NoArgs),
+		Short: "Create or update the registry's tables and procedures (idempotent)",
+		Long: `Apply schema.sql to the registry named by --db, or upgrade it from an
+earlier version. Safe to run again. On MySQL, run it with an administrator's
+DSN: the account creates the tables and the stored procedures, which then run
+with its rights. A daemon whose account may change the schema does this at
+start too; one on a member's account (see 'sunoye db grant') only checks the
+version.`,
+		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := resolveSettings(c.Flags())
 			if err != nil {
@@ -98,5 +114,47 @@ func newDBCmd() *cobra.Command {
 			return nil
 		},
 	})
+	c.AddCommand(&cobra.Command{
+		Use:   "grant USER@HOST",
+		Short: "Print the GRANT statements for a member's MySQL account",
+		Long: `Print the statements with which an administrator gives the MySQL account
+USER@HOST (HOST % for any) what a SunOye daemon needs on the registry named
+by --db, and nothing more: EXECUTE on each of the registry's stored
+procedures. The account cannot read or change the tables; the procedures
+enforce the registry's rules. Nothing but the statements is printed, so
+that the output can be piped to the mysql client:
+
+  sunoye db grant 'alice@%' | mysql -h db.example.com -u admin -p sunoye
+
+Create the account first (CREATE USER), and the schema ('sunoye db migrate').`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, a []string) error {
+			user, host, ok := cutLast(a[0], "@")
+			if !ok {
+				return usageError{fmt.Errorf("%q: name the account as USER@HOST (any host: USER@%%)", a[0])}
+			}
+			st, err := resolveSettings(c.Flags())
+			if err != nil {
+				return err
+			}
+			stmts, err := db.Grants(st.DB, user, host)
+			if err != nil {
+				return usageError{err}
+			}
+			for _, s := range stmts {
+				fmt.Fprintln(c.OutOrStdout(), s)
+			}
+			return nil
+		},
+	})
 	return c
+}
+
+// cutLast slices s around the last sep, as strings.Cut does around the
+// first: a MySQL user name may contain @, a host name not.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
@@ -69,4 +70,33 @@ func connector(dsn string) (driver.Connector, error) {
 		return nil, fmt.Errorf("DSN %q: %w", u.Redacted(), err)
 	}
 	return conn, nil
+}
+
+// MariaDBAccount creates a new account, with a random name and password
+// and no privileges, on the server of dsn (as returned by MariaDB or
+// MariaDBServer.DSN, whose account may create accounts), and returns its
+// user name, its host ("%") and a DSN of dsn's database for it. The test
+// grants it what it should have, through dsn. The account is dropped when
+// the test ends.
+func MariaDBAccount(t testing.TB, dsn string) (user, host, accountDSN string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("testenv: parsing DSN: %v", err)
+	}
+	user, host = "member_"+strings.ToLower(rand.Text()[:12]), "%"
+	password := rand.Text()
+	// CREATE USER takes no placeholders; both are base32 text.
+	Exec(t, dsn, fmt.Sprintf("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", user, host, password))
+	t.Cleanup(func() {
+		conn, err := connector(dsn)
+		if err != nil {
+			return
+		}
+		db := sql.OpenDB(conn)
+		defer db.Close()
+		db.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%s'", user, host))
+	})
+	u.User = url.UserPassword(user, password)
+	return user, host, u.String()
 }
