@@ -4,10 +4,11 @@ export PATH := $(PATH):/usr/local/go/bin
 
 .PHONY: build up test bench vet fmt
 
-# sunoye (daemon and CLI) and sunoye-window (one chat window; links WebKit)
-# go side by side: the daemon runs the window binary found beside it.
+# sunoye (daemon and CLI), sunoye-window (one chat window; links WebKit) and
+# sunoye-strength (estimates chosen passwords)
+# go side by side: the daemon runs the programs found beside it.
 build:
-	$(GO) build -o bin/ ./cmd/sunoye ./cmd/sunoye-window
+	$(GO) build -o bin/ ./cmd/sunoye ./cmd/sunoye-window ./cmd/sunoye-strength
 
 # Start SunOye on its embedded defaults (broker on 127.0.0.1:1883,
 # registry in ~/.local/state/sunoye).

@@ -41,6 +41,11 @@ func (fx replayFixture) presence(run, seq uint64, retained bool) Packet {
 }
 
 func (fx replayFixture) shown() []string {
+	waitFor(fx.t, "the messages admitted to be shown", func() bool {
+		fx.r.mu.Lock()
+		defer fx.r.mu.Unlock()
+		return !fx.r.showing
+	})
 	var got []string
 	for _, m := range fx.r.hist.list() {
 		got = append(got, m.ID)

@@ -63,6 +63,10 @@ type room struct {
 	attached  time.Time
 	holdUntil time.Time
 	held      []heldMessage
+	// toShow are admitted messages waiting for their marks to be saved;
+	// showing is set while a showLoop runs for them.
+	toShow  []Message
+	showing bool
 
 	// announcing is set while a reannounce goroutine runs; announceWanted
 	// asks it for one more announcement (see Service.reannounce).

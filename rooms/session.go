@@ -270,10 +270,41 @@ func (s *Service) show(r *room, sender MemberID, b body) {
 		r.mu.Unlock()
 		return
 	}
-	r.mu.Unlock()
 	// On disk before on screen: after a crash it is still known as shown.
-	s.persist()
+	// The room's shower writes the marks once for every batch that came
+	// while it wrote the last.
+	r.toShow = append(r.toShow, m)
+	start := !r.showing
+	r.showing = true
+	r.mu.Unlock()
+	if start {
+		go s.showLoop(r)
+	}
+}
 
+// showLoop shows r's admitted messages, in order, a batch at a time: the
+// batch's marks are saved first. It ends when none is left.
+func (s *Service) showLoop(r *room) {
+	for {
+		r.mu.Lock()
+		batch := r.toShow
+		r.toShow = nil
+		if len(batch) == 0 {
+			r.showing = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		s.persist()
+		for _, m := range batch {
+			s.display(r, m)
+		}
+	}
+}
+
+// display puts m in r's history and tells the subscribers and the
+// notifier.
+func (s *Service) display(r *room, m Message) {
 	// A message to a room the user is looking at is read as it arrives.
 	focused := s.focusedOn(r.id)
 	r.mu.Lock()

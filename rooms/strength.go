@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-
-	"github.com/trustelem/zxcvbn"
-	"github.com/trustelem/zxcvbn/match"
 )
 
 // ErrGuessable means a chosen password is estimated too easy to guess. A
@@ -20,70 +17,18 @@ var ErrGuessable = errors.New("password too easy to guess")
 // Generated passwords have about 65.
 const MinPasswordBits = 50
 
-// maxEstimatedRunes bounds what is estimated: zxcvbn's matching grows
-// quickly with length (a 1000-character repetition takes seconds), and
-// the first hundred characters of a password that is strong at all are.
-// What comes after them counts for nothing.
-const maxEstimatedRunes = 100
-
 // Strength is an estimate of how hard a password is to guess.
+//
+// The estimate itself (package internal/strength, zxcvbn) runs in a
+// program of its own, sunoye-strength: its dictionaries take some 7 MB
+// of memory from the moment a program that links them starts, which a
+// daemon that idles in the tray should not carry.
 type Strength struct {
 	// Bits is log2 of the guesses an attacker is estimated to need.
-	Bits float64
+	Bits float64 `json:"bits"`
 	// Weaknesses names what makes it guessable, for people: "a common
 	// password", "a keyboard pattern", …; empty if nothing stood out.
-	Weaknesses []string
-}
-
-// EstimateStrength estimates how many guesses p takes, with zxcvbn
-// (Dropbox's estimator, v4.4.2, as ported by github.com/trustelem/zxcvbn):
-// it knows 30,000 common passwords, English words, names and surnames,
-// keyboard patterns, repetitions, sequences, dates and l33t spellings, and
-// counts the rest as about 3.3 bits a character.
-func EstimateStrength(p string) Strength {
-	if r := []rune(p); len(r) > maxEstimatedRunes {
-		p = string(r[:maxEstimatedRunes])
-	}
-	res := zxcvbn.PasswordStrength(p, nil)
-	s := Strength{Bits: math.Log2(max(res.Guesses, 1))}
-	seen := map[string]bool{}
-	for _, m := range res.Sequence {
-		if w := weakness(m); w != "" && !seen[w] {
-			seen[w] = true
-			s.Weaknesses = append(s.Weaknesses, w)
-		}
-	}
-	return s
-}
-
-func weakness(m *match.Match) string {
-	var w string
-	switch m.Pattern {
-	case "dictionary":
-		switch m.DictionaryName {
-		case "passwords":
-			w = "a common password"
-		case "male_names", "female_names", "surnames":
-			w = "a common name"
-		default:
-			w = "a common word"
-		}
-		switch {
-		case m.L33t:
-			w += " in l33t spelling"
-		case m.Reversed:
-			w += " reversed"
-		}
-	case "spatial":
-		w = "a keyboard pattern"
-	case "repeat":
-		w = "a repetition"
-	case "sequence":
-		w = "a sequence such as abc or 123"
-	case "regex", "date":
-		w = "a date or year"
-	}
-	return w
+	Weaknesses []string `json:"weaknesses"`
 }
 
 // Reason says how strong the estimate is, of the MinPasswordBits wanted,
@@ -102,10 +47,9 @@ func (s Strength) Reason() string {
 	return r
 }
 
-// CheckStrength returns an error wrapping ErrGuessable, with the reason,
-// if a chosen password is estimated under MinPasswordBits.
-func CheckStrength(p string) error {
-	s := EstimateStrength(p)
+// Check returns an error wrapping ErrGuessable, with the reason, if the
+// estimate is under MinPasswordBits.
+func (s Strength) Check() error {
 	if s.Bits >= MinPasswordBits {
 		return nil
 	}

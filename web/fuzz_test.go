@@ -58,7 +58,9 @@ func newAPIFixture(t testing.TB) *apiFixture {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return &apiFixture{asha: asha, api: web.NewServer(asha, web.Info{Version: "fuzz"}, quiet), base: base, other: other}
+	api := web.NewServer(asha, web.Info{Version: "fuzz"}, quiet)
+	api.SetEstimator(estimate)
+	return &apiFixture{asha: asha, api: api, base: base, other: other}
 }
 
 // fuzzService is tbService with cheap room keys and no log.

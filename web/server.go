@@ -32,9 +32,18 @@ type Server struct {
 	info     Info
 	log      *slog.Logger
 	mux      *http.ServeMux
-	opener   opener   // POST /v1/open; see SetOpener
-	launcher launcher // POST /v1/launch; see SetLauncher
+	opener   opener    // POST /v1/open; see SetOpener
+	launcher launcher  // POST /v1/launch; see SetLauncher
+	estimate Estimator // POST /v1/rooms with a chosen password; see SetEstimator
 }
+
+// Estimator estimates how hard a chosen password is to guess.
+type Estimator func(ctx context.Context, password string) (rooms.Strength, error)
+
+// SetEstimator sets how chosen room passwords are estimated. Without one,
+// a chosen password is refused unless the caller insists on it: it cannot
+// be told strong.
+func (s *Server) SetEstimator(e Estimator) { s.estimate = e }
 
 // NewServer returns the API handler for svc.
 func NewServer(svc *rooms.Service, info Info, log *slog.Logger) *Server {
@@ -131,7 +140,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	// the chat UI alike; a short one is refused as short first.
 	if req.Password != "" && !req.WeakPassword {
 		if err := rooms.CheckPassword(req.Password); err == nil {
-			if err := rooms.CheckStrength(req.Password); err != nil {
+			if err := s.checkStrength(r.Context(), req.Password); err != nil {
 				s.fail(w, err)
 				return
 			}
@@ -143,6 +152,20 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, NewInviteJSON(inv))
+}
+
+// checkStrength refuses a chosen password estimated too easy to guess, or
+// one that cannot be estimated.
+func (s *Server) checkStrength(ctx context.Context, password string) error {
+	if s.estimate == nil {
+		return fmt.Errorf("%w: its strength cannot be estimated here (no estimator)", rooms.ErrGuessable)
+	}
+	st, err := s.estimate(ctx, password)
+	if err != nil {
+		s.log.Warn("estimate password strength", "err", err)
+		return fmt.Errorf("%w: its strength could not be estimated: %v", rooms.ErrGuessable, err)
+	}
+	return st.Check()
 }
 
 func (s *Server) join(w http.ResponseWriter, r *http.Request) {

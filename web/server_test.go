@@ -52,7 +52,9 @@ func serve(t *testing.T, svc *rooms.Service) (*web.Client, string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- web.NewServer(svc, web.Info{Version: "test"}, testenv.TestLogger(t)).ServeUnix(ctx, sock)
+		api := web.NewServer(svc, web.Info{Version: "test"}, testenv.TestLogger(t))
+		api.SetEstimator(estimate)
+		done <- api.ServeUnix(ctx, sock)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	c := web.NewClient(sock)

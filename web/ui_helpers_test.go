@@ -30,6 +30,7 @@ func startUI(t testing.TB, svc *rooms.Service, opt web.UIOptions) *web.UI {
 		opt.Logger = testenv.TestLogger(t)
 	}
 	api := web.NewServer(svc, web.Info{Version: "test"}, opt.Logger)
+	api.SetEstimator(estimate)
 	ui, err := web.NewUI(svc, api, opt)
 	if err != nil {
 		t.Fatal(err)

@@ -734,6 +734,7 @@ func TestOpenWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := web.NewServer(svc, web.Info{Version: "test"}, testenv.TestLogger(t))
+	api.SetEstimator(estimate)
 	dir, err := os.MkdirTemp("", "open")
 	if err != nil {
 		t.Fatal(err)

@@ -136,17 +136,26 @@ func (d *desktop) close() {
 // windowProgram is the window binary, installed beside sunoye.
 const windowProgram = "sunoye-window"
 
-// windowCommand finds sunoye-window: beside this binary, else on PATH.
-// Without it, windows are browser tabs.
+// windowCommand finds sunoye-window (see companion). Without it, windows
+// are browser tabs.
 func windowCommand() []string {
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), windowProgram)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return []string{p}
-		}
-	}
-	if p, err := exec.LookPath(windowProgram); err == nil {
+	if p := companion(windowProgram); p != "" {
 		return []string{p}
 	}
 	return nil
+}
+
+// companion finds one of the programs installed with sunoye: beside this
+// binary, else on PATH; "" if neither has it.
+func companion(name string) string {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return ""
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sunoye/sunoye/internal/testenv"
+	"github.com/sunoye/sunoye/rooms"
 )
 
 // The desktop, end to end, the way a user meets it: a daemon with a tray
@@ -61,7 +62,13 @@ func TestDesktop(t *testing.T) {
 	must(t, bilal, "send", inv.Room, "hello <b>Asha</b>")
 	calls := notes.WaitCalls(t, 1, 20*time.Second)
 	n := calls[0]
-	if n.Summary != "Bilal · room "+inv.Room || n.Body != "hello &lt;b&gt;Asha&lt;/b&gt;" {
+	st, err := bilal.Client().Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sender shows with the start of its member id (names can be
+	// borrowed).
+	if n.Summary != rooms.Label("Bilal", rooms.MemberID(st.Member))+" · room "+inv.Room || n.Body != "hello &lt;b&gt;Asha&lt;/b&gt;" {
 		t.Errorf("notification %q / %q, want Bilal's message with its markup escaped", n.Summary, n.Body)
 	}
 	if _, ok := n.Action("default"); !ok {

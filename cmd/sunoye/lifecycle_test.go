@@ -41,8 +41,8 @@ func TestRestartRejoinsAndCatchesUp(t *testing.T) {
 	if strings.Contains(string(state), inv.Password) {
 		t.Error("state.json contains the room password")
 	}
-	if !strings.Contains(string(state), `"seen_until"`) {
-		t.Error("a clean stop did not record until when the rooms were seen (replays after the restart would show)")
+	if !strings.Contains(string(state), `"joined_at"`) {
+		t.Error("state.json does not record when Bilal joined (replays of older messages after the restart would show)")
 	}
 
 	bilal.Start(t)

@@ -24,7 +24,7 @@ var sunoyeBin struct {
 }
 
 // Sunoye returns the path of a sunoye binary built from this module, once
-// per test process, with sunoye-window beside it: tests run them the way
+// per test process, with sunoye-window and sunoye-strength beside it: tests run them the way
 // users do. The package's TestMain must call Main, which removes them.
 func Sunoye(t testing.TB) string {
 	t.Helper()
@@ -41,7 +41,7 @@ func Sunoye(t testing.TB) string {
 		// Both binaries, side by side, as they are installed: the daemon
 		// finds sunoye-window beside itself.
 		sunoyeBin.path = filepath.Join(dir, "sunoye")
-		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/sunoye/sunoye/cmd/sunoye", "github.com/sunoye/sunoye/cmd/sunoye-window")
+		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/sunoye/sunoye/cmd/sunoye", "github.com/sunoye/sunoye/cmd/sunoye-window", "github.com/sunoye/sunoye/cmd/sunoye-strength")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
