@@ -37,4 +37,3 @@ func run(in io.Reader, out io.Writer) error {
 	p := strings.TrimSuffix(string(b), "\n")
 	return json.NewEncoder(out).Encode(strength.Estimate(p))
 }
-
