@@ -37,12 +37,12 @@ func transportPair(b *testing.B, url, topic string) pair {
 	got := make(chan struct{}, 1<<16)
 	sub, err := tr.Open(b.Context(), rooms.SessionConfig{
 		ClientID: unique("bench-sub-"), Filters: []string{topic},
-		Deliver: func(rooms.Packet) { got <- struct{}{} },
+		Deliver: func(_ rooms.Packet, handled func()) { got <- struct{}{}; handled() },
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	pub, err := tr.Open(b.Context(), rooms.SessionConfig{ClientID: unique("bench-pub-"), Deliver: func(rooms.Packet) {}})
+	pub, err := tr.Open(b.Context(), rooms.SessionConfig{ClientID: unique("bench-pub-"), Deliver: func(_ rooms.Packet, handled func()) { handled() }})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -37,8 +37,8 @@ type Config struct {
 
 	// QueueLen bounds the packets waiting for a session's Deliver
 	// (default 1024); QueueBytes bounds their payload bytes (default
-	// 16 MiB). A packet that would exceed either bound is dropped and
-	// counted in Dropped.
+	// 16 MiB). While either bound is reached, the session stops reading
+	// from the broker (nothing is dropped).
 	QueueLen   int
 	QueueBytes int
 }

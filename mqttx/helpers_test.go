@@ -130,10 +130,11 @@ type collector struct {
 	got []rooms.Packet
 }
 
-func (c *collector) deliver(p rooms.Packet) {
+func (c *collector) deliver(p rooms.Packet, handled func()) {
 	c.mu.Lock()
 	c.got = append(c.got, p)
 	c.mu.Unlock()
+	handled()
 }
 
 func (c *collector) packets() []rooms.Packet {
@@ -266,7 +267,7 @@ func mustEqual[T comparable](t *testing.T, what string, got, want T) {
 
 // sessionConfig is a minimal session config that discards what it gets.
 func sessionConfig() rooms.SessionConfig {
-	return rooms.SessionConfig{ClientID: unique("c-"), Filters: []string{"a/#"}, Deliver: func(rooms.Packet) {}}
+	return rooms.SessionConfig{ClientID: unique("c-"), Filters: []string{"a/#"}, Deliver: func(_ rooms.Packet, handled func()) { handled() }}
 }
 
 // flush returns once the broker has passed s's earlier messages on to

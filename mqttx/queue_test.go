@@ -3,48 +3,56 @@ package mqttx
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sunoye/sunoye/rooms"
 )
 
-func TestQueueBounds(t *testing.T) {
-	pk := func(n int) rooms.Packet { return rooms.Packet{Topic: "t", Payload: []byte(strings.Repeat("x", n-1))} }
-	tests := []struct {
-		name        string
-		len, bytes  int
-		sizes       []int // sizes offered, topic included
-		wantQueued  int
-		wantDropped uint64
+// A full queue makes put wait, never drop; taking a packet out lets the
+// next one in, and a closed session ends the wait without queueing.
+func TestQueueWaitsWhenFull(t *testing.T) {
+	pk := func(n int) item { return item{p: rooms.Packet{Topic: "t", Payload: []byte(strings.Repeat("x", n-1))}} }
+	for _, tt := range []struct {
+		name       string
+		len, bytes int
+		sizes      []int // the last one must wait
 	}{
-		{"fits", 4, 100, []int{10, 10, 10}, 3, 0},
-		{"count bound", 2, 100, []int{1, 1, 1, 1}, 2, 2},
-		{"byte bound", 10, 25, []int{10, 10, 10, 5}, 3, 1},
-		{"larger than the byte bound", 10, 25, []int{26, 25}, 1, 1},
-	}
-	for _, tt := range tests {
+		{"count bound", 2, 100, []int{1, 1, 1}},
+		{"byte bound", 10, 25, []int{10, 10, 10}},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
 			q := newQueue(tt.len, tt.bytes)
-			firsts := 0
-			for _, n := range tt.sizes {
-				if ok, first := q.offer(pk(n)); !ok && first {
-					firsts++
+			done := make(chan struct{})
+			for _, n := range tt.sizes[:len(tt.sizes)-1] {
+				if !q.put(pk(n), done) {
+					t.Fatal("put refused with room left")
 				}
 			}
-			if got := len(q.ch); got != tt.wantQueued {
-				t.Errorf("queued %d, want %d", got, tt.wantQueued)
+			put := make(chan bool)
+			go func() { put <- q.put(pk(tt.sizes[len(tt.sizes)-1]), done) }()
+			select {
+			case <-put:
+				t.Fatal("put did not wait on a full queue")
+			case <-time.After(50 * time.Millisecond): // it is still waiting
 			}
-			if got := q.dropped.Load(); got != tt.wantDropped {
-				t.Errorf("dropped %d, want %d", got, tt.wantDropped)
+			q.taken(<-q.ch)
+			if !<-put {
+				t.Fatal("put refused after a packet left")
 			}
-			if tt.wantDropped > 0 && firsts != 1 {
-				t.Errorf("%d drops reported as first of an episode, want 1", firsts)
+			// Full again: a put waits until the session ends.
+			go func() { put <- q.put(pk(tt.sizes[len(tt.sizes)-1]), done) }()
+			close(done)
+			if <-put {
+				t.Error("put queued after done")
 			}
-			for len(q.ch) > 0 {
-				q.taken(<-q.ch)
-			}
-			if q.bytes.Load() != 0 || q.dropping.Load() {
-				t.Errorf("after draining: bytes %d, dropping %v; want 0, false", q.bytes.Load(), q.dropping.Load())
+			if q.waits.Load() == 0 {
+				t.Error("no wait counted")
 			}
 		})
+	}
+	// A packet larger than the byte bound goes into an empty queue.
+	q := newQueue(4, 10)
+	if !q.put(pk(50), make(chan struct{})) {
+		t.Error("an oversized packet was refused by an empty queue")
 	}
 }

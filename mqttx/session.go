@@ -75,7 +75,12 @@ func (s *session) clientOptions() *mqtt.ClientOptions {
 	// The handler is in place before Connect: a persistent session's
 	// queued messages arrive right after CONNACK, before any SUBSCRIBE.
 	o.SetDefaultPublishHandler(s.onMessage)
-	o.SetOrderMatters(true) // one router goroutine, in order; onMessage never blocks
+	o.SetOrderMatters(true) // one router goroutine, in order
+	// A message is acknowledged once Deliver has handled it (see
+	// onMessage), not as Paho reads it: what is not handled when the
+	// daemon stops, crashes or loses the connection, the broker sends
+	// again.
+	o.SetAutoAckDisabled(true)
 	o.SetOnConnectHandler(s.onConnect)
 	o.SetConnectionLostHandler(s.onConnectionLost)
 	o.SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
@@ -100,32 +105,32 @@ func (s *session) closed() bool {
 	}
 }
 
-// onMessage is Paho's message handler. It runs on Paho's router goroutine,
-// so it only queues: Paho acknowledges the packet when it returns.
+// onMessage is Paho's message handler. It runs on Paho's router goroutine
+// and only queues the packet, with its acknowledgement, for deliverLoop;
+// when the queue is full it waits, which holds up the broker rather than
+// dropping anything (see queue).
 func (s *session) onMessage(_ mqtt.Client, m mqtt.Message) {
 	if s.closed() {
-		return
+		return // not acknowledged: the broker sends it to the next session
 	}
 	// Paho allocates each packet's payload afresh: no copy is needed.
 	p := rooms.Packet{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}
-	if ok, first := s.q.offer(p); !ok && first {
-		s.log.Warn("Deliver is falling behind: dropping incoming packets",
-			"queue_len", cap(s.q.ch), "queue_bytes", s.q.maxBytes, "dropped_total", s.q.dropped.Load())
-	}
+	s.q.put(item{p: p, ack: m.Ack}, s.done)
 }
 
-// deliverLoop calls Deliver for each queued packet, in order.
+// deliverLoop calls Deliver for each queued packet, in order, with the
+// packet's acknowledgement.
 func (s *session) deliverLoop() {
 	for {
 		select {
 		case <-s.done:
 			return
-		case p := <-s.q.ch:
-			s.q.taken(p)
+		case it := <-s.q.ch:
+			s.q.taken(it)
 			if s.closed() {
 				return
 			}
-			s.cfg.Deliver(p)
+			s.cfg.Deliver(it.p, it.ack)
 		}
 	}
 }
@@ -296,9 +301,9 @@ func (s *session) Connected() bool {
 	return !s.closed() && s.client.IsConnectionOpen()
 }
 
-// Dropped is the number of incoming packets dropped because Deliver fell
-// behind: the queue held QueueLen packets or QueueBytes bytes.
-func (s *session) Dropped() uint64 { return s.q.dropped.Load() }
+// Waits is the number of times the session held up the broker because
+// Deliver was behind: the queue held QueueLen packets or QueueBytes bytes.
+func (s *session) Waits() uint64 { return s.q.waits.Load() }
 
 // Close ends the session; only the first call does anything. It
 // disconnects cleanly, so the broker does not publish the Will.
@@ -312,7 +317,8 @@ func (s *session) Dropped() uint64 { return s.q.dropped.Load() }
 //
 // No Deliver call starts after Close returns, but one under way may still
 // be running (so Deliver may itself call Close). Packets still queued for
-// Deliver are dropped: Paho acknowledged them, as a crash would lose them.
+// Deliver, or not yet handled, are not acknowledged: the broker sends them
+// again to the next session with this client id (without forget).
 func (s *session) Close(ctx context.Context, forget bool) error {
 	first := false
 	s.closeOnce.Do(func() {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -152,11 +153,13 @@ type memBroker struct {
 }
 
 type memSession struct {
-	b      *memBroker
-	cfg    SessionConfig
-	queue  chan Packet
-	closed chan struct{}
-	once   sync.Once
+	// unacked counts the packets delivered and not yet handled.
+	unacked atomic.Int64
+	b       *memBroker
+	cfg     SessionConfig
+	queue   chan Packet
+	closed  chan struct{}
+	once    sync.Once
 }
 
 func newMemBroker() *memBroker {
@@ -180,7 +183,8 @@ func (b *memBroker) Open(_ context.Context, cfg SessionConfig) (Session, error) 
 		for {
 			select {
 			case p := <-s.queue:
-				cfg.Deliver(p)
+				s.unacked.Add(1)
+				cfg.Deliver(p, func() { s.unacked.Add(-1) })
 			case <-s.closed:
 				return
 			}
@@ -221,7 +225,7 @@ func (s *memSession) Publish(_ context.Context, p Packet) error {
 }
 
 func (s *memSession) Connected() bool { return true }
-func (s *memSession) Dropped() uint64 { return 0 }
+func (s *memSession) Waits() uint64   { return 0 }
 
 // end stops the session; with will, as a crash does.
 func (s *memSession) end(will bool) {
@@ -293,3 +297,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// deliverNow delivers p as a session would, not waiting for it to be
+// handled.
+func (s *Service) deliverNow(r *room, p Packet) { s.deliver(r, p, func() {}) }

@@ -115,7 +115,7 @@ func FuzzPresence(f *testing.F) {
 		topic := fx.r.topics.presence + level
 		before := maps.Clone(fx.r.members)
 
-		fx.svc.deliver(fx.r, Packet{Topic: topic, Payload: payload, Retained: true})
+		fx.svc.deliverNow(fx.r, Packet{Topic: topic, Payload: payload, Retained: true})
 
 		after, rejected := fx.r.members, fx.r.rejected
 		if len(fx.r.hist.list()) != 0 || fx.r.unread != 0 {
@@ -183,7 +183,7 @@ func TestPresenceRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fx := newPresenceFixture(t, asha, key)
-			fx.svc.deliver(fx.r, Packet{Topic: tt.topic, Payload: tt.payload, Retained: true})
+			fx.svc.deliverNow(fx.r, Packet{Topic: tt.topic, Payload: tt.payload, Retained: true})
 			var names []string
 			for _, m := range fx.r.info(asha.Member()).Members {
 				if m.Self {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 )
@@ -221,15 +222,6 @@ func (s *Service) closed(ctx context.Context, id ID) {
 func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
-	s.mu.Lock()
-	s.restoring = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.restoring = false
-		s.mu.Unlock()
-		s.save() // once, with everything Restore did
-	}()
 
 	keys := make(map[ID]Key, len(saved))
 	leases := make([]Lease, 0, len(saved))
@@ -259,6 +251,13 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 	// first heartbeat registers them again, or closes them if nobody
 	// else is in them (see gone).
 	_ = gone
+	// Every room is pending until its session is open (attach takes it
+	// off the list): a state file written meanwhile — the marks of
+	// messages that arrive as the first rooms open — keeps the others.
+	s.mu.Lock()
+	maps.Copy(s.pending, byID)
+	s.mu.Unlock()
+	defer s.save() // once more, with everything Restore did
 
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, restoreParallel)

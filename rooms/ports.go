@@ -151,10 +151,14 @@ type SessionConfig struct {
 	// without a clean disconnect.
 	Will *Packet
 	// Deliver receives every incoming packet, in order, on a goroutine of
-	// the session, never the MQTT library's own: it may block briefly or
-	// publish. Packets that arrive while Deliver is behind are queued up to
-	// a bound, then dropped and counted.
-	Deliver func(Packet)
+	// the session, never the MQTT library's own: it may block or publish.
+	// The packet is acknowledged to the broker only when handled is called
+	// (once, then or later, from any goroutine): whatever is not handled
+	// when the session ends — a clean stop, a crash, a lost connection —
+	// the broker sends again. Packets that arrive while Deliver is behind
+	// are queued up to a bound; beyond it the broker is held up, and
+	// nothing is dropped.
+	Deliver func(p Packet, handled func())
 	// OnConnect is called (on its own goroutine) after each successful
 	// connection, including reconnects; OnDisconnect when the connection is
 	// lost.
@@ -170,9 +174,9 @@ type Session interface {
 	Publish(ctx context.Context, p Packet) error
 	// Connected reports whether the connection is up right now.
 	Connected() bool
-	// Dropped is the number of incoming packets dropped because Deliver
-	// fell behind.
-	Dropped() uint64
+	// Waits is how often the session held up the broker because Deliver
+	// was behind (back-pressure, not loss).
+	Waits() uint64
 	// Close disconnects cleanly, so the Will is not sent. With forget, it
 	// also unsubscribes and discards the broker-side session; without, the
 	// broker keeps queueing the room's messages for the next start.

@@ -66,13 +66,13 @@ func TestReplayWithinRunDropped(t *testing.T) {
 	fx := newReplayFixture(t)
 	now := time.Now()
 	first := fx.message("a", 7, 1, now)
-	fx.svc.deliver(fx.r, first)
-	fx.svc.deliver(fx.r, fx.message("b", 7, 2, now))
+	fx.svc.deliverNow(fx.r, first)
+	fx.svc.deliverNow(fx.r, fx.message("b", 7, 2, now))
 	// The same payload again, and the same place in the sequence under
 	// another message id (a member replaying with a fresh id cannot: the
 	// id is signed, but the broker can re-send the recorded bytes).
-	fx.svc.deliver(fx.r, first)
-	fx.svc.deliver(fx.r, fx.message("a-again", 7, 1, now))
+	fx.svc.deliverNow(fx.r, first)
+	fx.svc.deliverNow(fx.r, fx.message("a-again", 7, 1, now))
 	fx.want("a", "b")
 	if fx.r.replayed != 1 || fx.r.rejected != 0 {
 		t.Errorf("replayed %d, rejected %d; want 1 and 0", fx.r.replayed, fx.r.rejected)
@@ -86,17 +86,18 @@ func TestReplayAfterRestartDropped(t *testing.T) {
 	fx := newReplayFixture(t)
 	now := time.Now()
 	for i, id := range []string{"one", "two", "three"} {
-		fx.svc.deliver(fx.r, fx.message(id, 7, uint64(i+1), now))
+		fx.svc.deliverNow(fx.r, fx.message(id, 7, uint64(i+1), now))
 	}
+	fx.want("one", "two", "three")
 	saved := fx.r.saved()
 
 	again := newReplayFixture(t)
 	again.r.marks = marksFrom(saved.Marks)
 	again.r.joinedAt = saved.JoinedAt
-	again.svc.deliver(again.r, fx.message("two", 7, 2, now))      // replayed
-	again.svc.deliver(again.r, fx.message("missed", 7, 4, now))   // sent while down
-	again.svc.deliver(again.r, fx.message("old-run", 6, 90, now)) // an earlier run of Bilal's
-	again.svc.deliver(again.r, fx.message("restarted", 8, 1, now))
+	again.svc.deliverNow(again.r, fx.message("two", 7, 2, now))      // replayed
+	again.svc.deliverNow(again.r, fx.message("missed", 7, 4, now))   // sent while down
+	again.svc.deliverNow(again.r, fx.message("old-run", 6, 90, now)) // an earlier run of Bilal's
+	again.svc.deliverNow(again.r, fx.message("restarted", 8, 1, now))
 	again.want("missed", "restarted")
 }
 
@@ -110,15 +111,15 @@ func TestReplayBeforeJoinDropped(t *testing.T) {
 	fx.r.holdUntil = now.Add(time.Hour)
 	// Recorded a few seconds before Asha joined, replayed after: within
 	// any clock skew, so only Bilal's sequence can tell.
-	fx.svc.deliver(fx.r, fx.message("recorded", 7, 3, now.Add(-5*time.Second)))
+	fx.svc.deliverNow(fx.r, fx.message("recorded", 7, 3, now.Add(-5*time.Second)))
 	fx.want()
 	// The broker's retained copy of his presence (possibly older than
 	// messages queued for us) decides nothing.
-	fx.svc.deliver(fx.r, fx.presence(7, 1, true))
+	fx.svc.deliverNow(fx.r, fx.presence(7, 1, true))
 	fx.want()
 	// His live answer to our join does: he had sent 3.
-	fx.svc.deliver(fx.r, fx.presence(7, 3, false))
-	fx.svc.deliver(fx.r, fx.message("new", 7, 4, now))
+	fx.svc.deliverNow(fx.r, fx.presence(7, 3, false))
+	fx.svc.deliverNow(fx.r, fx.message("new", 7, 4, now))
 	fx.want("new")
 	if len(fx.r.held) != 0 {
 		t.Errorf("%d messages still held", len(fx.r.held))
@@ -138,8 +139,8 @@ func TestReplayHoldEnds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fx.svc.deliver(fx.r, Packet{Topic: fx.r.topics.messages, Payload: old})
-	fx.svc.deliver(fx.r, fx.message("skewed", 7, 1, now.Add(-time.Second)))
+	fx.svc.deliverNow(fx.r, Packet{Topic: fx.r.topics.messages, Payload: old})
+	fx.svc.deliverNow(fx.r, fx.message("skewed", 7, 1, now.Add(-time.Second)))
 	fx.want()
 	fx.r.holdUntil = now
 	fx.svc.releaseHeld(fx.r, "")
@@ -152,7 +153,7 @@ func TestRetainedMessageRejected(t *testing.T) {
 	fx := newReplayFixture(t)
 	p := fx.message("retained", 7, 1, time.Now())
 	p.Retained = true
-	fx.svc.deliver(fx.r, p)
+	fx.svc.deliverNow(fx.r, p)
 	fx.want()
 	if fx.r.rejected != 1 {
 		t.Errorf("rejected %d, want 1", fx.r.rejected)
@@ -165,7 +166,7 @@ func TestReorderedShownOnce(t *testing.T) {
 	fx := newReplayFixture(t)
 	now := time.Now()
 	for _, seq := range []uint64{1, 3, 2, 5, 4, 3, 1} {
-		fx.svc.deliver(fx.r, fx.message(string(rune('a'+seq-1))+"x", 7, seq, now))
+		fx.svc.deliverNow(fx.r, fx.message(string(rune('a'+seq-1))+"x", 7, seq, now))
 	}
 	fx.want("ax", "cx", "bx", "ex", "dx")
 }
@@ -200,7 +201,7 @@ func TestMark(t *testing.T) {
 // renewed; the daemon itself never does.
 func TestPresenceExpires(t *testing.T) {
 	fx := newReplayFixture(t)
-	fx.svc.deliver(fx.r, fx.presence(7, 0, true))
+	fx.svc.deliverNow(fx.r, fx.presence(7, 0, true))
 	if len(fx.r.members) != 2 {
 		t.Fatalf("members %v, want Asha and Bilal", fx.r.members)
 	}
@@ -224,8 +225,8 @@ func TestReplayHeldThenNewer(t *testing.T) {
 	now := time.Now()
 	fx.r.joinedAt = now.UnixMilli()
 	fx.r.holdUntil = now.Add(time.Hour)
-	fx.svc.deliver(fx.r, fx.message("recorded", 7, 2, now.Add(-time.Second)))
-	fx.svc.deliver(fx.r, fx.message("new", 7, 3, now))
+	fx.svc.deliverNow(fx.r, fx.message("recorded", 7, 2, now.Add(-time.Second)))
+	fx.svc.deliverNow(fx.r, fx.message("new", 7, 3, now))
 	fx.r.holdUntil = now
 	fx.svc.releaseHeld(fx.r, "")
 	fx.want("new")

@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"crypto/cipher"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,15 +58,20 @@ type room struct {
 	// restarts): a message of an unknown sender from before then is a
 	// replay. marks say how far each sender's messages were shown; seq
 	// counts our own messages in this run.
-	joinedAt  int64
-	marks     marks
-	seq       uint64
-	attached  time.Time
-	holdUntil time.Time
-	held      []heldMessage
+	joinedAt int64
+	marks    marks
+	// savedMarks are the marks the state file gets: those of the messages
+	// shown or about to be (taken by showLoop), never of messages only
+	// admitted, which a stop or a crash may leave unshown — and which
+	// must then be shown when the broker sends them again.
+	savedMarks map[MemberID]Mark
+	seq        uint64
+	attached   time.Time
+	holdUntil  time.Time
+	held       []heldMessage
 	// toShow are admitted messages waiting for their marks to be saved;
 	// showing is set while a showLoop runs for them.
-	toShow  []Message
+	toShow  []toShow
 	showing bool
 
 	// announcing is set while a reannounce goroutine runs; announceWanted
@@ -78,28 +84,37 @@ type room struct {
 	lastAnnounce time.Time
 }
 
+// toShow is an admitted message and what acknowledges it to the broker,
+// once it is shown.
+type toShow struct {
+	m       Message
+	handled func()
+}
+
 // heldMessage is a message held back until its sender's presence tells
 // whether it is new (see holdWindow).
 type heldMessage struct {
-	sender MemberID
-	b      body
+	sender  MemberID
+	b       body
+	handled func()
 }
 
 func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 	return &room{
-		id:       id,
-		gen:      gen,
-		key:      key,
-		aead:     newAEAD(key),
-		topics:   topicsFor(key),
-		hist:     newHistory(historyLimit),
-		seen:     newSeenSet(seenLimit),
-		members:  make(map[MemberID]string),
-		heard:    make(map[MemberID]time.Time),
-		tags:     make(map[string]MemberID),
-		marks:    make(marks),
-		leases:   1,
-		registry: RegistryOK,
+		id:         id,
+		gen:        gen,
+		key:        key,
+		aead:       newAEAD(key),
+		topics:     topicsFor(key),
+		hist:       newHistory(historyLimit),
+		seen:       newSeenSet(seenLimit),
+		members:    make(map[MemberID]string),
+		heard:      make(map[MemberID]time.Time),
+		tags:       make(map[string]MemberID),
+		marks:      make(marks),
+		savedMarks: make(map[MemberID]Mark),
+		leases:     1,
+		registry:   RegistryOK,
 	}
 }
 
@@ -121,14 +136,14 @@ const (
 // admit decides, under r.mu, whether message b of sender is new, and if it
 // is, records it in the sender's mark. The caller saves the marks before
 // showing the message.
-func (r *room) admit(sender MemberID, b body, now time.Time) admission {
+func (r *room) admit(sender MemberID, b body, handled func(), now time.Time) admission {
 	mk, known := r.marks[sender]
 	if !known && b.TS < r.joinedAt {
 		// Stamped before we joined, by a sender we know nothing of: a
 		// replay of something we were never sent, unless the sender's
 		// clock is behind. Its presence will tell; until then, wait.
 		if now.Before(r.holdUntil) && len(r.held) < maxHeld {
-			r.held = append(r.held, heldMessage{sender: sender, b: b})
+			r.held = append(r.held, heldMessage{sender: sender, b: b, handled: handled})
 			return admitHold
 		}
 		if b.TS < r.joinedAt-replaySkew.Milliseconds() {
@@ -222,11 +237,12 @@ type RoomInfo struct {
 	Registry string
 	// Rejected counts payloads on the room's topics that did not open
 	// with the room key or were malformed; Replayed, genuine payloads
-	// that had been shown before and were published again; Dropped,
-	// packets dropped because the daemon fell behind.
+	// that had been shown before and were published again; Waits, how
+	// often the daemon held up the broker because it was behind (nothing
+	// is dropped).
 	Rejected uint64
 	Replayed uint64
-	Dropped  uint64
+	Waits    uint64
 	// CanInvite is true when the password is known to this run of the
 	// daemon (it is never saved).
 	CanInvite bool
@@ -265,7 +281,7 @@ func (r *room) info(self MemberID) RoomInfo {
 	sortMembers(in.Members)
 	if r.sess != nil {
 		in.Connected = r.sess.Connected()
-		in.Dropped = r.sess.Dropped()
+		in.Waits = r.sess.Waits()
 	}
 	return in
 }
@@ -274,7 +290,7 @@ func (r *room) info(self MemberID) RoomInfo {
 func (r *room) saved() SavedRoom {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sr := SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted, JoinedAt: r.joinedAt, Marks: r.marks.snapshot()}
+	sr := SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted, JoinedAt: r.joinedAt, Marks: maps.Clone(r.savedMarks)}
 	if len(r.rec.Salt) > 0 {
 		kdf := r.rec.KDF
 		sr.Salt, sr.KDF, sr.Verifier = r.rec.Salt, &kdf, r.rec.Verifier

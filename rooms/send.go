@@ -46,6 +46,9 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	own := r.marks.get(s.me)
 	firstOfRun := own.Run != run
 	own.accept(run, seq)
+	if firstOfRun {
+		r.savedMarks[s.me] = *own
+	}
 	sess := r.sess
 	r.mu.Unlock()
 	if firstOfRun {

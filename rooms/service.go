@@ -120,12 +120,10 @@ type Service struct {
 	commitMu             sync.Mutex
 
 	// saveMu orders writes of the state file: a snapshot taken later is
-	// written later. restoring suppresses saves until Restore has
-	// attached every room it can, and pending holds saved rooms that could
-	// not be attached yet: they stay in the state file.
-	saveMu    sync.Mutex
-	restoring bool
-	pending   map[ID]SavedRoom
+	// written later. pending holds saved rooms that are not attached (yet):
+	// they stay in the state file.
+	saveMu  sync.Mutex
+	pending map[ID]SavedRoom
 }
 
 // NewService returns a Service that has joined no room yet; see Restore.
@@ -421,33 +419,38 @@ func (s *Service) releaseLease(id ID, k Key) {
 }
 
 // persist writes the state file, with every mark recorded before the
-// call, before it returns: a message is shown only once its mark is on
-// disk, so that neither a crash nor a replay shows it twice. Callers that
-// come while a write is under way share the next one (a group commit), so
-// a burst costs a write per batch, not per message.
-func (s *Service) persist() {
+// call, before it returns, and reports whether it did: a message is shown
+// only once its mark is on disk, so that neither a crash nor a replay
+// shows it twice. Callers that come while a write is under way share the
+// next one (a group commit), so a burst costs a write per batch, not per
+// message. After Shutdown nothing is written, and it reports false.
+func (s *Service) persist() bool {
 	want := s.saveWanted.Add(1)
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if s.saveDone.Load() >= want {
-		return // written by the one before us, after we asked
+		return true // written by the one before us, after we asked
 	}
 	upTo := s.saveWanted.Load()
-	s.save()
+	if !s.save() {
+		return false
+	}
 	s.saveDone.Store(upTo)
+	return true
 }
 
-// save writes the state file.
-func (s *Service) save() {
+// save writes the state file, and reports whether it did (not after
+// Shutdown, nor when writing failed).
+func (s *Service) save() bool {
 	if s.store == nil {
-		return
+		return true
 	}
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
-	if s.stopped || s.restoring {
+	if s.stopped {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	saved := make([]SavedRoom, 0, len(s.rooms)+len(s.pending))
 	for _, r := range s.rooms {
@@ -460,7 +463,9 @@ func (s *Service) save() {
 	slices.SortFunc(saved, func(a, b SavedRoom) int { return cmp.Compare(a.ID, b.ID) })
 	if err := s.store.SaveRooms(saved); err != nil {
 		s.log.Error("save joined rooms", "err", err)
+		return false
 	}
+	return true
 }
 
 // kdfParallel is how many key derivations may run at once.

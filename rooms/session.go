@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -31,6 +32,9 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	r.muted = opt.muted
 	r.joinedAt = cmp.Or(opt.joinedAt, now.UnixMilli())
 	r.marks = marksFrom(opt.marks)
+	if opt.marks != nil {
+		r.savedMarks = maps.Clone(opt.marks)
+	}
 	r.attached, r.holdUntil = now, now.Add(holdWindow)
 	r.members[s.me] = s.Name()
 	sess, err := s.tr.Open(ctx, SessionConfig{
@@ -39,7 +43,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 		// An empty retained payload deletes the member's retained presence:
 		// if this daemon dies, the broker tells the others at once.
 		Will:    &Packet{Topic: r.topics.presenceOf(s.me), Retained: true},
-		Deliver: func(p Packet) { s.deliver(r, p) },
+		Deliver: func(p Packet, handled func()) { s.deliver(r, p, handled) },
 		OnConnect: func() {
 			// After a reconnect the Will may have cleared our presence, and
 			// the member list was emptied (below): announce, and ask the
@@ -164,15 +168,22 @@ func (s *Service) detach(ctx context.Context, r *room, forget bool) {
 // member who joins later.
 var errRetained = errors.New("retained payload on the message topic")
 
-// deliver handles one packet from the room's session. Nothing from the
-// network can make it fail: what does not open is counted and dropped.
-func (s *Service) deliver(r *room, p Packet) {
+// deliver handles one packet from the room's session, and calls handled
+// once it is: a message once its mark is saved and it is shown (or found
+// not new), anything else at once. Nothing from the network can make it
+// fail: what does not open is counted and dropped.
+func (s *Service) deliver(r *room, p Packet, handled func()) {
 	var err error
 	switch {
 	case p.Topic == r.topics.messages && p.Retained:
 		err = errRetained
 	case p.Topic == r.topics.messages:
-		err = s.onMessage(r, p.Payload)
+		var sender MemberID
+		var b body
+		if sender, b, err = s.openMessage(r, p.Payload); err == nil {
+			s.show(r, sender, b, handled)
+			return
+		}
 	default:
 		tag, ok := r.topics.tagOfPresence(p.Topic)
 		if !ok {
@@ -181,6 +192,7 @@ func (s *Service) deliver(r *room, p Packet) {
 		}
 		err = s.onPresence(r, tag, p)
 	}
+	handled()
 	if err != nil {
 		r.mu.Lock()
 		r.rejected++
@@ -235,20 +247,21 @@ func (s *Service) reannounce(r *room) {
 	}()
 }
 
-func (s *Service) onMessage(r *room, payload []byte) error {
+// openMessage opens a payload of the message topic.
+func (s *Service) openMessage(r *room, payload []byte) (MemberID, body, error) {
 	sender, b, err := open(r.aead, r.topics.messages, payload)
 	if err != nil {
-		return err
+		return "", body{}, err
 	}
 	if b.Type != typeMessage {
-		return fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
+		return "", body{}, fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
 	}
-	s.show(r, sender, b)
-	return nil
+	return sender, b, nil
 }
 
-// show shows message b of sender, unless it is not new.
-func (s *Service) show(r *room, sender MemberID, b body) {
+// show shows message b of sender, unless it is not new, and calls handled
+// once it is shown or found not new.
+func (s *Service) show(r *room, sender MemberID, b body, handled func()) {
 	m := Message{
 		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
 		Time: time.UnixMilli(b.TS), Own: sender == s.me,
@@ -256,9 +269,10 @@ func (s *Service) show(r *room, sender MemberID, b body) {
 	r.mu.Lock()
 	if !r.seen.add(m.ID) {
 		r.mu.Unlock()
+		handled()
 		return // a redelivery or our own echo: already shown
 	}
-	switch r.admit(sender, b, time.Now()) {
+	switch r.admit(sender, b, handled, time.Now()) {
 	case admitHold:
 		r.seen.forget(m.ID)
 		r.mu.Unlock()
@@ -268,12 +282,13 @@ func (s *Service) show(r *room, sender MemberID, b body) {
 		// published it again, or the broker delivers it once more.
 		r.replayed++
 		r.mu.Unlock()
+		handled()
 		return
 	}
 	// On disk before on screen: after a crash it is still known as shown.
 	// The room's shower writes the marks once for every batch that came
 	// while it wrote the last.
-	r.toShow = append(r.toShow, m)
+	r.toShow = append(r.toShow, toShow{m: m, handled: handled})
 	start := !r.showing
 	r.showing = true
 	r.mu.Unlock()
@@ -294,10 +309,20 @@ func (s *Service) showLoop(r *room) {
 			r.mu.Unlock()
 			return
 		}
+		// Everything admitted so far is in this batch or shown already.
+		r.savedMarks = r.marks.snapshot()
 		r.mu.Unlock()
-		s.persist()
-		for _, m := range batch {
-			s.display(r, m)
+		if !s.persist() {
+			// Stopping (or the disk refuses): not shown, not
+			// acknowledged; the broker sends them again to the next run.
+			r.mu.Lock()
+			r.showing = false
+			r.mu.Unlock()
+			return
+		}
+		for _, ts := range batch {
+			s.display(r, ts.m)
+			ts.handled()
 		}
 	}
 }
@@ -328,7 +353,7 @@ func (s *Service) releaseHeld(r *room, sender MemberID) {
 	held := r.release(sender)
 	r.mu.Unlock()
 	for _, h := range held {
-		s.show(r, h.sender, h.b)
+		s.show(r, h.sender, h.b, h.handled)
 	}
 }
 
@@ -378,7 +403,13 @@ func (s *Service) onPresence(r *room, tag string, p Packet) error {
 	// published again is a replay. Later, its messages move its mark.
 	learn := !known && !p.Retained && b.Run > 0
 	if learn {
-		r.marks.get(sender).raise(b.Run, b.Seq)
+		mk := r.marks.get(sender)
+		mk.raise(b.Run, b.Seq)
+		r.savedMarks[sender] = *mk
+		if len(r.savedMarks) > maxMarks {
+			// Senders evicted from marks go from here too.
+			maps.DeleteFunc(r.savedMarks, func(m MemberID, _ Mark) bool { return r.marks[m] == nil })
+		}
 	}
 	r.mu.Unlock()
 	if changed {

@@ -74,8 +74,13 @@ type RoomJSON struct {
 	Registry string `json:"registry"`
 	// Rejected counts payloads that did not open or were malformed;
 	// Replayed, genuine ones shown before and published again.
-	Rejected   uint64       `json:"rejected"`
-	Replayed   uint64       `json:"replayed"`
+	Rejected uint64 `json:"rejected"`
+	Replayed uint64 `json:"replayed"`
+	// Waits counts how often the daemon held up the broker because it
+	// was behind; Dropped is always 0 since nothing is dropped (a message
+	// is acknowledged to the broker only once it is handled), and stays
+	// for the scripts that read it.
+	Waits      uint64       `json:"waits"`
 	Dropped    uint64       `json:"dropped"`
 	CanInvite  bool         `json:"can_invite"`
 	MemberList []MemberJSON `json:"member_list,omitempty"`
@@ -145,7 +150,7 @@ func NewMessageJSON(m rooms.Message) MessageJSON {
 func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 	r := RoomJSON{
 		Room: string(in.ID), Members: len(in.Members), Unread: in.Unread, Leases: in.Leases,
-		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Dropped: in.Dropped, Registry: in.Registry,
+		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Waits: in.Waits, Registry: in.Registry,
 		CanInvite: in.CanInvite,
 	}
 	if withMembers {
