@@ -14,10 +14,12 @@ import (
 //     reads it back on Start, so that a restart keeps the clients'
 //     persistent sessions (subscriptions and the QoS 1 messages queued for
 //     them) and the retained messages (SunOye's presence);
-//   - max_queued_messages 0 and max_inflight_messages 0: no per-client
-//     bound on queued and in-flight QoS 1 messages (mosquitto's default of
-//     1000 queued messages drops the backlog of a client that reconnects
-//     after a busy minute);
+//   - max_queued_messages 0: no per-client bound on queued QoS 1 messages
+//     (mosquitto's default of 1000 drops the backlog of a client that
+//     reconnects after a busy minute);
+//   - max_inflight_messages 100: at most 100 unacknowledged messages
+//     towards a client, which SunOye acknowledges only once handled;
+//   - message_size_limit 262144;
 //   - persistent_client_expiration 7d: how long a client may stay away and
 //     still find its session.
 //
@@ -42,6 +44,7 @@ func (m *Mosquitto) writePersistence(b *strings.Builder) {
 	// The trailing slash is required: mosquitto appends the file name.
 	fmt.Fprintf(b, "persistence_location %s/\n", m.dir)
 	b.WriteString("max_queued_messages 0\n")
-	b.WriteString("max_inflight_messages 0\n")
+	b.WriteString("max_inflight_messages 100\n")
+	b.WriteString("message_size_limit 262144\n")
 	b.WriteString("persistent_client_expiration 7d\n")
 }
