@@ -74,11 +74,7 @@ func (s *Service) heartbeat(ctx context.Context) {
 	}
 	for id, n := range counts {
 		if r := s.room(id); r != nil {
-			r.mu.Lock()
-			changed := r.leases != n
-			r.leases = n
-			r.mu.Unlock()
-			if changed {
+			if r.setLeases(n) {
 				s.hub.emit(Event{Kind: EventMembers, Room: id})
 			}
 			s.setRegistry(r, RegistryOK)
@@ -104,11 +100,7 @@ func (s *Service) joined() []*room {
 // setRegistry records what the registry said of r, and tells the user
 // when that changes.
 func (s *Service) setRegistry(r *room, state string) {
-	r.mu.Lock()
-	changed := r.registry != state
-	r.registry = state
-	r.mu.Unlock()
-	if changed {
+	if r.setRegistryState(state) {
 		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
 	}
 }
@@ -120,10 +112,7 @@ func (s *Service) refreshPresence() {
 	now := time.Now()
 	for _, r := range s.joined() {
 		s.reannounce(r)
-		r.mu.Lock()
-		changed := r.expire(s.me, now, s.cfg.PresenceTTL)
-		r.mu.Unlock()
-		if changed {
+		if r.expireStale(s.me, now, s.cfg.PresenceTTL) {
 			s.hub.emit(Event{Kind: EventMembers, Room: r.id})
 		}
 	}
@@ -142,10 +131,7 @@ func (s *Service) gone(ctx context.Context, id ID) {
 	if r == nil {
 		return // pending: decided once its session is open
 	}
-	r.mu.Lock()
-	rec := r.rec
-	alone := !r.others(s.me) && time.Since(r.attached) > s.cfg.Heartbeat
-	r.mu.Unlock()
+	rec, alone := r.registryView(s.me, s.cfg.Heartbeat)
 	if len(rec.Salt) == 0 {
 		// Joined before records were saved: ask the registry what it has.
 		if found, _, err := s.reg.Lookup(ctx, id); err == nil && found.Generation == r.gen && r.key.Verify(found.Verifier) {
@@ -275,9 +261,7 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 				return
 			}
 			if r := s.room(id); r != nil {
-				r.mu.Lock()
-				r.leases = max(counts[id], 1)
-				r.mu.Unlock()
+				r.setLeases(max(counts[id], 1))
 			}
 		}()
 	}

@@ -11,11 +11,7 @@ func (s *Service) MarkRead(id ID) error {
 	if r == nil {
 		return fmt.Errorf("room %s: %w", id, ErrNotJoined)
 	}
-	r.mu.Lock()
-	changed := r.unread != 0
-	r.unread = 0
-	r.mu.Unlock()
-	if changed {
+	if r.markRead() {
 		s.hub.emit(Event{Kind: EventRead, Room: id})
 		s.withdraw(id)
 	}
@@ -46,9 +42,7 @@ func (s *Service) SetMuted(id ID, muted bool) error {
 	if r == nil {
 		return fmt.Errorf("room %s: %w", id, ErrNotJoined)
 	}
-	r.mu.Lock()
-	r.muted = muted
-	r.mu.Unlock()
+	r.setMuted(muted)
 	s.save()
 	s.hub.emit(Event{Kind: EventRead, Room: id})
 	return nil
@@ -98,9 +92,7 @@ func (s *Service) SetName(name string) error {
 	}
 	s.mu.Unlock()
 	for _, r := range rs {
-		r.mu.Lock()
-		r.members[s.me] = name
-		r.mu.Unlock()
+		r.renamed(s.me, name)
 		go s.announce(r, false)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -219,7 +220,7 @@ func TestPresenceExpires(t *testing.T) {
 
 // A recording replayed to a member who just joined, and held back, is not
 // shown when a newer message of its sender arrives before the sender's
-// presence does.
+// presence does: the presence decides it.
 func TestReplayHeldThenNewer(t *testing.T) {
 	fx := newReplayFixture(t)
 	now := time.Now()
@@ -227,7 +228,18 @@ func TestReplayHeldThenNewer(t *testing.T) {
 	fx.r.holdUntil = now.Add(time.Hour)
 	fx.svc.deliverNow(fx.r, fx.message("recorded", 7, 2, now.Add(-time.Second)))
 	fx.svc.deliverNow(fx.r, fx.message("new", 7, 3, now))
-	fx.r.holdUntil = now
-	fx.svc.releaseHeld(fx.r, "")
+	fx.svc.deliverNow(fx.r, fx.presence(7, 3, false))
 	fx.want("new")
+}
+
+// The first messages of a sender may come out of order (a sender's
+// concurrent sends, a clustered broker): none is lost for it.
+func TestFirstContactOutOfOrder(t *testing.T) {
+	fx := newReplayFixture(t)
+	now := time.Now()
+	fx.r.joinedAt = now.Add(-time.Minute).UnixMilli()
+	for _, seq := range []uint64{5, 4, 6, 2, 3} {
+		fx.svc.deliverNow(fx.r, fx.message(fmt.Sprint("m", seq), 7, seq, now))
+	}
+	fx.want("m5", "m4", "m6", "m2", "m3")
 }

@@ -60,6 +60,11 @@ type room struct {
 	// counts our own messages in this run.
 	joinedAt int64
 	marks    marks
+	// prior are the senders whose marks the state file had when the room
+	// was opened; floors, where each sender's sequence stood when its live
+	// presence came (see admit).
+	prior  map[MemberID]bool
+	floors map[MemberID]Mark
 	// savedMarks are the marks the state file gets: those of the messages
 	// shown or about to be (taken by showLoop), never of messages only
 	// admitted, which a stop or a crash may leave unshown — and which
@@ -112,6 +117,8 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		heard:      make(map[MemberID]time.Time),
 		tags:       make(map[string]MemberID),
 		marks:      make(marks),
+		prior:      make(map[MemberID]bool),
+		floors:     make(map[MemberID]Mark),
 		savedMarks: make(map[MemberID]Mark),
 		leases:     1,
 		registry:   RegistryOK,
@@ -137,26 +144,24 @@ const (
 // is, records it in the sender's mark. The caller saves the marks before
 // showing the message.
 func (r *room) admit(sender MemberID, b body, handled func(), now time.Time) admission {
-	mk, known := r.marks[sender]
-	if !known && b.TS < r.joinedAt {
-		// Stamped before we joined, by a sender we know nothing of: a
+	if b.TS < r.joinedAt && !r.prior[sender] {
+		// Stamped before we joined, by a sender we had no mark of then: a
 		// replay of something we were never sent, unless the sender's
-		// clock is behind. Its presence will tell; until then, wait.
-		if now.Before(r.holdUntil) && len(r.held) < maxHeld {
+		// clock is behind. The sender's live presence says where its
+		// sequence stood; until it comes, wait.
+		switch fl, ok := r.floors[sender]; {
+		case ok:
+			if b.Run < fl.Run || b.Run == fl.Run && b.Seq <= fl.Seq {
+				return admitSeen
+			}
+		case now.Before(r.holdUntil) && len(r.held) < maxHeld:
 			r.held = append(r.held, heldMessage{sender: sender, b: b, handled: handled})
 			return admitHold
-		}
-		if b.TS < r.joinedAt-replaySkew.Milliseconds() {
+		case b.TS < r.joinedAt-replaySkew.Milliseconds():
 			return admitSeen
 		}
 	}
-	if mk == nil {
-		// The first message we see of a sender: what it sent before is
-		// not new to us (we were not sent it, or it is held and older).
-		mk = r.marks.get(sender)
-		mk.raise(b.Run, b.Seq-1)
-	}
-	if !mk.accept(b.Run, b.Seq) {
+	if !r.marks.get(sender).accept(b.Run, b.Seq) {
 		return admitSeen
 	}
 	return admitNew
@@ -296,4 +301,245 @@ func (r *room) saved() SavedRoom {
 		sr.Salt, sr.KDF, sr.Verifier = r.rec.Salt, &kdf, r.rec.Verifier
 	}
 	return sr
+}
+
+// The room's state changes through these methods, each under r.mu; the
+// Service never takes the room's lock itself. Those that report a change
+// let the caller tell the subscribers.
+
+// setPassword records the password given in this run (never saved).
+func (r *room) setPassword(p string) {
+	r.mu.Lock()
+	r.password = p
+	r.mu.Unlock()
+}
+
+// invitePassword returns the password, if this run knows it.
+func (r *room) invitePassword() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.password
+}
+
+// setLeases records the registry's count of live leases.
+func (r *room) setLeases(n int) (changed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed = r.leases != n
+	r.leases = n
+	return changed
+}
+
+// setRegistryState records what the registry said of the room.
+func (r *room) setRegistryState(state string) (changed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed = r.registry != state
+	r.registry = state
+	return changed
+}
+
+// history returns the messages kept, oldest first.
+func (r *room) history() []Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hist.list()
+}
+
+// expireStale is expire under the lock.
+func (r *room) expireStale(self MemberID, now time.Time, ttl time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.expire(self, now, ttl)
+}
+
+// registryView returns the record to register the room again with, and
+// whether the member is alone in it and has been for longer than settle.
+func (r *room) registryView(self MemberID, settle time.Duration) (Record, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec, !r.others(self) && time.Since(r.attached) > settle
+}
+
+// setSession records the room's open broker session.
+func (r *room) setSession(s Session) {
+	r.mu.Lock()
+	r.sess = s
+	r.mu.Unlock()
+}
+
+// ownSeq is how many messages this member has sent in the room this run.
+func (r *room) ownSeq() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq
+}
+
+// reject counts a payload that did not open or broke a rule.
+func (r *room) reject() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rejected++
+	return r.rejected
+}
+
+// queueShow decides whether message m (body b of sender) is new and, if
+// it is, queues it to be shown; start says whether the caller must start
+// a showLoop. handled is called at once for a message that is not new.
+func (r *room) queueShow(m Message, sender MemberID, b body, handled func(), now time.Time) (start bool) {
+	r.mu.Lock()
+	if !r.seen.add(m.ID) {
+		r.mu.Unlock()
+		handled()
+		return false // a redelivery or our own echo: already shown
+	}
+	switch r.admit(sender, b, handled, now) {
+	case admitHold:
+		r.seen.forget(m.ID)
+		r.mu.Unlock()
+		return false
+	case admitSeen:
+		// A genuine message shown before: someone recorded it and
+		// published it again, or the broker delivers it once more.
+		r.replayed++
+		r.mu.Unlock()
+		handled()
+		return false
+	}
+	r.toShow = append(r.toShow, toShow{m: m, handled: handled})
+	start = !r.showing
+	r.showing = true
+	r.mu.Unlock()
+	return start
+}
+
+// takeBatch takes the messages waiting to be shown, and records their
+// marks as those the state file gets; with none left, it ends the
+// showLoop and returns nil.
+func (r *room) takeBatch() []toShow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	batch := r.toShow
+	r.toShow = nil
+	if len(batch) == 0 {
+		r.showing = false
+		return nil
+	}
+	// Everything admitted so far is in this batch or shown already.
+	r.savedMarks = r.marks.snapshot()
+	return batch
+}
+
+// stopShowing ends the showLoop without showing what waits.
+func (r *room) stopShowing() {
+	r.mu.Lock()
+	r.showing = false
+	r.mu.Unlock()
+}
+
+// addShown puts m in the history, unread unless the user is looking, and
+// reports whether the room is muted.
+func (r *room) addShown(m Message, focused bool) (muted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hist.add(m)
+	if !m.Own && !focused {
+		r.unread++
+	}
+	return r.muted
+}
+
+// releaseHeld takes the held messages of sender (all if empty).
+func (r *room) releaseHeld(sender MemberID) []heldMessage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.release(sender)
+}
+
+// memberGone drops the member of a presence tag whose presence was
+// cleared, and reports whether there was one.
+func (r *room) memberGone(tag string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, was := r.tags[tag]
+	delete(r.tags, tag)
+	delete(r.members, m)
+	delete(r.heard, m)
+	return was
+}
+
+// presenceFrom records sender's presence. A live presence (not the
+// retained copy the broker keeps, which comes on subscribing) tells where
+// the sender's sequence stands (learned): a message of its that claims to
+// be from before our join and is not past that is a replay (see admit).
+func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, now time.Time) (changed, learned bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed = r.heardFrom(sender, tag, b.Name, now)
+	if retained || b.Run == 0 {
+		return changed, false
+	}
+	if len(r.floors) >= maxMarks {
+		clear(r.floors) // a flood of identities; the hold is short anyway
+	}
+	if fl := r.floors[sender]; b.Run > fl.Run || b.Run == fl.Run && b.Seq > fl.Seq {
+		r.floors[sender] = Mark{Run: b.Run, Seq: b.Seq}
+	}
+	return changed, true
+}
+
+// markRead sets the unread count to zero.
+func (r *room) markRead() (changed bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed = r.unread != 0
+	r.unread = 0
+	return changed
+}
+
+// setMuted mutes or unmutes the room's notifications.
+func (r *room) setMuted(muted bool) {
+	r.mu.Lock()
+	r.muted = muted
+	r.mu.Unlock()
+}
+
+// renamed records this member's new display name.
+func (r *room) renamed(self MemberID, name string) {
+	r.mu.Lock()
+	r.members[self] = name
+	r.mu.Unlock()
+}
+
+// nextOwn numbers our next message in the room (run, seq) and marks it as
+// seen, so that the broker's echo is not shown again; firstOfRun says it
+// is our first in this run, whose mark must reach the state file.
+func (r *room) nextOwn(self MemberID, id string, run uint64) (seq uint64, sess Session, firstOfRun bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	r.seen.add(id)
+	own := r.marks.get(self)
+	firstOfRun = own.Run != run
+	own.accept(run, r.seq)
+	if firstOfRun {
+		r.savedMarks[self] = *own
+	}
+	return r.seq, r.sess, firstOfRun
+}
+
+// unsend takes our message back: not confirmed by the broker, it may
+// still go out, and its echo must then be shown.
+func (r *room) unsend(self MemberID, id string, run, seq uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen.forget(id)
+	r.marks.get(self).forget(run, seq)
+}
+
+// addOwn puts our own confirmed message in the history.
+func (r *room) addOwn(m Message) {
+	r.mu.Lock()
+	r.hist.add(m)
+	r.mu.Unlock()
 }

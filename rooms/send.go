@@ -39,18 +39,7 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	// Number it in our sequence, and mark it as seen before publishing,
 	// so the broker's echo of our own message is not shown a second time.
 	run := s.cfg.Run
-	r.mu.Lock()
-	r.seq++
-	seq := r.seq
-	r.seen.add(m.ID)
-	own := r.marks.get(s.me)
-	firstOfRun := own.Run != run
-	own.accept(run, seq)
-	if firstOfRun {
-		r.savedMarks[s.me] = *own
-	}
-	sess := r.sess
-	r.mu.Unlock()
+	seq, sess, firstOfRun := r.nextOwn(s.me, m.ID, run)
 	if firstOfRun {
 		// Our earlier runs' messages, published again, are replays from
 		// now on, even after a crash.
@@ -65,18 +54,13 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil {
 		// If it still goes out later, let its echo into the history.
-		r.mu.Lock()
-		r.seen.forget(m.ID)
-		r.marks.get(s.me).forget(run, seq)
-		r.mu.Unlock()
+		r.unsend(s.me, m.ID, run, seq)
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Message{}, fmt.Errorf("send to room %s: not yet confirmed by the broker; it will be sent when the connection returns: %w", id, err)
 		}
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
-	r.mu.Lock()
-	r.hist.add(m)
-	r.mu.Unlock()
+	r.addOwn(m)
 	s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})
 	return m, nil
 }

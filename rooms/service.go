@@ -282,9 +282,7 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 	defer s.opMu.Unlock()
 	if r := s.room(id); r != nil {
 		if r.key == key {
-			r.mu.Lock()
-			r.password = password
-			r.mu.Unlock()
+			r.setPassword(password)
 		}
 		return nil
 	}
@@ -296,9 +294,7 @@ func (s *Service) Join(ctx context.Context, id ID, password string) error {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
 	if r := s.room(id); r != nil {
-		r.mu.Lock()
-		r.leases = st.Members + 1 // until the next heartbeat counts again
-		r.mu.Unlock()
+		r.setLeases(st.Members + 1) // until the next heartbeat counts again
 	}
 	s.log.Info("room joined", "room", id)
 	return nil
@@ -382,9 +378,7 @@ func (s *Service) History(id ID) ([]Message, error) {
 	if r == nil {
 		return nil, fmt.Errorf("room %s: %w", id, ErrNotJoined)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.hist.list(), nil
+	return r.history(), nil
 }
 
 // InviteFor returns the invite of a joined room, if its password is known
@@ -394,12 +388,11 @@ func (s *Service) InviteFor(id ID) (Invite, error) {
 	if r == nil {
 		return Invite{}, fmt.Errorf("room %s: %w", id, ErrNotJoined)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.password == "" {
+	p := r.invitePassword()
+	if p == "" {
 		return Invite{}, fmt.Errorf("room %s: the password is not kept across restarts; ask a member who knows it", id)
 	}
-	return Invite{Room: id, Password: r.password}, nil
+	return Invite{Room: id, Password: p}, nil
 }
 
 func (s *Service) room(id ID) *room {

@@ -32,6 +32,9 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	r.muted = opt.muted
 	r.joinedAt = cmp.Or(opt.joinedAt, now.UnixMilli())
 	r.marks = marksFrom(opt.marks)
+	for m := range opt.marks {
+		r.prior[m] = true
+	}
 	if opt.marks != nil {
 		r.savedMarks = maps.Clone(opt.marks)
 	}
@@ -62,10 +65,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 			// persistence forgot their Will): keep only ourselves, and let
 			// the presences that come after the reconnection fill the
 			// list again.
-			r.mu.Lock()
-			others := r.expire(s.me, time.Now(), -1)
-			r.mu.Unlock()
-			if others {
+			if r.expireStale(s.me, time.Now(), -1) {
 				s.hub.emit(Event{Kind: EventMembers, Room: id})
 			}
 			s.hub.emit(Event{Kind: EventConnection, Room: id})
@@ -74,9 +74,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	r.sess = sess
-	r.mu.Unlock()
+	r.setSession(sess)
 	s.mu.Lock()
 	if s.stopped {
 		// Shutdown ran while the session opened: nobody would close it.
@@ -117,9 +115,7 @@ func (s *Service) announce(r *room, ask bool) {
 	if sess == nil {
 		return
 	}
-	r.mu.Lock()
-	seq := r.seq
-	r.mu.Unlock()
+	seq := r.ownSeq()
 	payload, err := seal(r.aead, r.topics.presenceOf(s.me), s.cfg.Identity, body{
 		Type: typePresence, Name: s.Name(), TS: time.Now().UnixMilli(), State: "online",
 		Run: s.cfg.Run, Seq: seq, Ask: ask,
@@ -194,10 +190,7 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 	}
 	handled()
 	if err != nil {
-		r.mu.Lock()
-		r.rejected++
-		n := r.rejected
-		r.mu.Unlock()
+		n := r.reject()
 		// Debug only: anyone can publish garbage on a public broker, and
 		// the log must not become the attack.
 		s.log.Debug("payload rejected", "room", r.id, "topic", p.Topic, "bytes", len(p.Payload), "rejected", n, "err", err)
@@ -266,33 +259,10 @@ func (s *Service) show(r *room, sender MemberID, b body, handled func()) {
 		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
 		Time: time.UnixMilli(b.TS), Own: sender == s.me,
 	}
-	r.mu.Lock()
-	if !r.seen.add(m.ID) {
-		r.mu.Unlock()
-		handled()
-		return // a redelivery or our own echo: already shown
-	}
-	switch r.admit(sender, b, handled, time.Now()) {
-	case admitHold:
-		r.seen.forget(m.ID)
-		r.mu.Unlock()
-		return
-	case admitSeen:
-		// A genuine message shown before: someone recorded it and
-		// published it again, or the broker delivers it once more.
-		r.replayed++
-		r.mu.Unlock()
-		handled()
-		return
-	}
 	// On disk before on screen: after a crash it is still known as shown.
-	// The room's shower writes the marks once for every batch that came
+	// The room's showLoop writes the marks once for every batch that came
 	// while it wrote the last.
-	r.toShow = append(r.toShow, toShow{m: m, handled: handled})
-	start := !r.showing
-	r.showing = true
-	r.mu.Unlock()
-	if start {
+	if r.queueShow(m, sender, b, handled, time.Now()) {
 		go s.showLoop(r)
 	}
 }
@@ -301,23 +271,14 @@ func (s *Service) show(r *room, sender MemberID, b body, handled func()) {
 // batch's marks are saved first. It ends when none is left.
 func (s *Service) showLoop(r *room) {
 	for {
-		r.mu.Lock()
-		batch := r.toShow
-		r.toShow = nil
-		if len(batch) == 0 {
-			r.showing = false
-			r.mu.Unlock()
+		batch := r.takeBatch()
+		if batch == nil {
 			return
 		}
-		// Everything admitted so far is in this batch or shown already.
-		r.savedMarks = r.marks.snapshot()
-		r.mu.Unlock()
 		if !s.persist() {
 			// Stopping (or the disk refuses): not shown, not
 			// acknowledged; the broker sends them again to the next run.
-			r.mu.Lock()
-			r.showing = false
-			r.mu.Unlock()
+			r.stopShowing()
 			return
 		}
 		for _, ts := range batch {
@@ -331,14 +292,7 @@ func (s *Service) showLoop(r *room) {
 // notifier.
 func (s *Service) display(r *room, m Message) {
 	// A message to a room the user is looking at is read as it arrives.
-	focused := s.focusedOn(r.id)
-	r.mu.Lock()
-	r.hist.add(m)
-	if !m.Own && !focused {
-		r.unread++
-	}
-	muted := r.muted
-	r.mu.Unlock()
+	muted := r.addShown(m, s.focusedOn(r.id))
 
 	s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
 	if !m.Own && !muted {
@@ -349,9 +303,7 @@ func (s *Service) display(r *room, m Message) {
 // releaseHeld decides the messages held back for sender's presence (all,
 // if sender is empty: the hold is over).
 func (s *Service) releaseHeld(r *room, sender MemberID) {
-	r.mu.Lock()
-	held := r.release(sender)
-	r.mu.Unlock()
+	held := r.releaseHeld(sender)
 	for _, h := range held {
 		s.show(r, h.sender, h.b, h.handled)
 	}
@@ -368,13 +320,7 @@ func (s *Service) onPresence(r *room, tag string, p Packet) error {
 			s.reannounce(r)
 			return nil
 		}
-		r.mu.Lock()
-		m, was := r.tags[tag]
-		delete(r.tags, tag)
-		delete(r.members, m)
-		delete(r.heard, m)
-		r.mu.Unlock()
-		if was {
+		if r.memberGone(tag) {
 			s.hub.emit(Event{Kind: EventMembers, Room: r.id})
 		}
 		return nil
@@ -393,25 +339,7 @@ func (s *Service) onPresence(r *room, tag string, p Packet) error {
 	if sender == s.me {
 		return nil // our own, echoed
 	}
-	r.mu.Lock()
-	changed := r.heardFrom(sender, tag, b.Name, time.Now())
-	_, known := r.marks[sender]
-	// A live presence (not the retained copy the broker keeps, which
-	// comes on subscribing, possibly ahead of messages queued for us) of
-	// a sender we know nothing of tells where its sequence stands:
-	// whatever it had sent before is not new to us, and a copy of it
-	// published again is a replay. Later, its messages move its mark.
-	learn := !known && !p.Retained && b.Run > 0
-	if learn {
-		mk := r.marks.get(sender)
-		mk.raise(b.Run, b.Seq)
-		r.savedMarks[sender] = *mk
-		if len(r.savedMarks) > maxMarks {
-			// Senders evicted from marks go from here too.
-			maps.DeleteFunc(r.savedMarks, func(m MemberID, _ Mark) bool { return r.marks[m] == nil })
-		}
-	}
-	r.mu.Unlock()
+	changed, learn := r.presenceFrom(sender, tag, b, p.Retained, time.Now())
 	if changed {
 		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
 	}

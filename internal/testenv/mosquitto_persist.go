@@ -17,8 +17,9 @@ import (
 //   - max_queued_messages 0: no per-client bound on queued QoS 1 messages
 //     (mosquitto's default of 1000 drops the backlog of a client that
 //     reconnects after a busy minute);
-//   - max_inflight_messages 100: at most 100 unacknowledged messages
-//     towards a client, which SunOye acknowledges only once handled;
+//   - max_inflight_messages 0: with a bounded window, mosquitto loses the
+//     order of a client's unacknowledged and queued messages across its
+//     restart;
 //   - message_size_limit 262144;
 //   - persistent_client_expiration 7d: how long a client may stay away and
 //     still find its session.
@@ -44,7 +45,7 @@ func (m *Mosquitto) writePersistence(b *strings.Builder) {
 	// The trailing slash is required: mosquitto appends the file name.
 	fmt.Fprintf(b, "persistence_location %s/\n", m.dir)
 	b.WriteString("max_queued_messages 0\n")
-	b.WriteString("max_inflight_messages 100\n")
+	b.WriteString("max_inflight_messages 0\n")
 	b.WriteString("message_size_limit 262144\n")
 	b.WriteString("persistent_client_expiration 7d\n")
 }
