@@ -2,7 +2,6 @@ package rooms
 
 import (
 	"maps"
-	"math"
 	"time"
 )
 
@@ -19,12 +18,12 @@ import (
 // and which members send again when someone joins (see announce).
 
 // markWindow is how far behind a sender's newest message a late one may
-// still arrive and be shown, for brokers that reorder (clusters).
-const markWindow = 64
+// still arrive and be shown: a sender's concurrent sends, one of them
+// held up on a busy machine while the others go out, and clustered
+// brokers reorder.
+const markWindow = markWords * 64
 
-// maxMarks bounds the senders remembered per room: a hostile member could
-// sign with a new identity for every message. The oldest runs go first.
-const maxMarks = 1024
+const markWords = 16
 
 // Mark is how far one sender's messages in a room have been shown: its
 // newest run and sequence number, and which of the markWindow sequence
@@ -32,9 +31,35 @@ const maxMarks = 1024
 type Mark struct {
 	Run uint64 `json:"run"`
 	Seq uint64 `json:"seq"`
-	// Window has bit i set if message Seq-i of the run was shown (or can
-	// no longer be: it is older than what the sender's presence said).
-	Window uint64 `json:"window,omitempty"`
+	// Window has bit i set if message Seq-i of the run was shown.
+	Window bitWindow `json:"window"`
+}
+
+// bitWindow is markWindow bits; bit i is bit i%64 of word i/64.
+type bitWindow [markWords]uint64
+
+func (w *bitWindow) has(i uint64) bool { return w[i/64]&(1<<(i%64)) != 0 }
+func (w *bitWindow) set(i uint64)      { w[i/64] |= 1 << (i % 64) }
+func (w *bitWindow) unset(i uint64)    { w[i/64] &^= 1 << (i % 64) }
+
+// shift moves every bit d places up (bit i becomes bit i+d); bits past
+// the window are forgotten.
+func (w *bitWindow) shift(d uint64) {
+	if d >= markWindow {
+		*w = bitWindow{}
+		return
+	}
+	words, bits := int(d/64), d%64
+	for i := markWords - 1; i >= 0; i-- {
+		var v uint64
+		if j := i - words; j >= 0 {
+			v = w[j] << bits
+			if bits > 0 && j > 0 {
+				v |= w[j-1] >> (64 - bits)
+			}
+		}
+		w[i] = v
+	}
 }
 
 // accept records message (run, seq) as shown and reports whether it is
@@ -44,22 +69,20 @@ func (m *Mark) accept(run, seq uint64) bool {
 	case run < m.Run:
 		return false
 	case run > m.Run:
-		*m = Mark{Run: run, Seq: seq, Window: 1}
+		*m = Mark{Run: run, Seq: seq}
+		m.Window.set(0)
 		return true
 	case seq > m.Seq:
-		if d := seq - m.Seq; d < markWindow {
-			m.Window = m.Window<<d | 1
-		} else {
-			m.Window = 1
-		}
+		m.Window.shift(seq - m.Seq)
+		m.Window.set(0)
 		m.Seq = seq
 		return true
 	}
 	d := m.Seq - seq
-	if d >= markWindow || m.Window&(1<<d) != 0 {
+	if d >= markWindow || m.Window.has(d) {
 		return false
 	}
-	m.Window |= 1 << d
+	m.Window.set(d)
 	return true
 }
 
@@ -68,25 +91,13 @@ func (m *Mark) accept(run, seq uint64) bool {
 // it goes out after all, must be shown).
 func (m *Mark) forget(run, seq uint64) {
 	if run == m.Run && seq <= m.Seq && m.Seq-seq < markWindow {
-		m.Window &^= 1 << (m.Seq - seq)
+		m.Window.unset(m.Seq - seq)
 	}
 }
 
-// raise records that the sender had sent seq messages in run when it
-// announced its presence: none of them is new to us any more.
-func (m *Mark) raise(run, seq uint64) {
-	switch {
-	case run > m.Run:
-		*m = Mark{Run: run, Seq: seq, Window: math.MaxUint64}
-	case run == m.Run && seq > m.Seq:
-		*m = Mark{Run: run, Seq: seq, Window: math.MaxUint64}
-	case run == m.Run:
-		// Everything up to seq is no longer new.
-		if d := m.Seq - seq; d < markWindow {
-			m.Window |= math.MaxUint64 << d
-		}
-	}
-}
+// maxMarks bounds the senders remembered per room: a hostile member could
+// sign with a new identity for every message. The oldest runs go first.
+const maxMarks = 1024
 
 // marks are a room's Marks, bounded.
 type marks map[MemberID]*Mark

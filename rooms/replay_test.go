@@ -178,22 +178,35 @@ func TestMark(t *testing.T) {
 		run, seq uint64
 		want     bool
 	}{
-		{5, 1, true}, {5, 1, false}, {5, 70, true}, {5, 2, false}, // 2 is beyond the window behind 70
-		{5, 69, true}, {5, 69, false}, {4, 100, false}, {6, 1, true}, {5, 71, false},
+		{5, 1, true}, {5, 1, false}, {5, 70, true}, {5, 2, true}, {5, 2, false},
+		{5, 2000, true}, {5, 1500, true}, {5, 1500, false}, {5, 3, false}, // 3 is beyond the window behind 2000
+		{5, 1999, true}, {5, 1999, false}, {4, 3000, false}, {6, 1, true}, {5, 2001, false},
 	}
 	for _, s := range steps {
 		if got := m.accept(s.run, s.seq); got != s.want {
-			t.Errorf("accept(%d, %d) = %v, want %v (mark %+v)", s.run, s.seq, got, s.want, m)
+			t.Errorf("accept(%d, %d) = %v, want %v", s.run, s.seq, got, s.want)
 		}
 	}
 	m.forget(6, 1)
 	if !m.accept(6, 1) {
 		t.Error("a forgotten message is not accepted again")
 	}
-	m = Mark{}
-	m.raise(9, 10)
-	if m.accept(9, 10) || m.accept(9, 3) || !m.accept(9, 11) {
-		t.Errorf("after raise(9, 10): %+v", m)
+}
+
+// A window shifted by any amount keeps exactly the bits that stay in it.
+func TestBitWindowShift(t *testing.T) {
+	for _, d := range []uint64{0, 1, 63, 64, 65, 130, 1023, 1024, 5000} {
+		var w bitWindow
+		for _, i := range []uint64{0, 1, 62, 63, 64, 200, 1000, 1023} {
+			w.set(i)
+		}
+		w.shift(d)
+		for i := range uint64(markWindow) {
+			want := i >= d && slices.Contains([]uint64{0, 1, 62, 63, 64, 200, 1000, 1023}, i-d)
+			if w.has(i) != want {
+				t.Fatalf("shift %d: bit %d is %v, want %v", d, i, w.has(i), want)
+			}
+		}
 	}
 }
 
