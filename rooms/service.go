@@ -254,10 +254,12 @@ func (s *Service) Create(ctx context.Context, password string) (Invite, error) {
 // checks the password all the same (and, when it is right, lets this run
 // make invites again).
 func (s *Service) Join(ctx context.Context, id ID, password string) error {
-	if err := s.throttle(id); err != nil {
+	done, err := s.throttle(id)
+	if err != nil {
 		s.log.Info("join refused: paused after wrong passwords", "room", id)
 		return err
 	}
+	defer done()
 	rec, st, err := s.reg.Lookup(ctx, id)
 	if err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)

@@ -31,6 +31,10 @@ type failures struct {
 	n     int
 	last  time.Time
 	until time.Time // attempts before this are refused
+	// trying is set while the one attempt let through after a pause is
+	// being checked: attempts that come meanwhile are refused, or every
+	// pause's end would let through as many guesses as arrive at once.
+	trying bool
 }
 
 // loadFailures returns the records that store saved, less those
@@ -70,18 +74,30 @@ func (s *Service) saveFailures(now time.Time) {
 	}
 }
 
-// throttle refuses an attempt on room id during its pause.
-func (s *Service) throttle(id ID) error {
+// throttle refuses an attempt on room id during its pause, and after it
+// lets one attempt at a time through; the caller calls done once the
+// attempt is over.
+func (s *Service) throttle(id ID) (done func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.failures[id]
 	if f == nil {
-		return nil
+		return func() {}, nil
 	}
 	if wait := time.Until(f.until); wait > 0 {
-		return fmt.Errorf("join room %s: %w: try again in %s", id, ErrTooManyAttempts, wait.Round(time.Second)+time.Second)
+		return nil, fmt.Errorf("join room %s: %w: try again in %s", id, ErrTooManyAttempts, wait.Round(time.Second)+time.Second)
 	}
-	return nil
+	if f.n >= freeAttempts {
+		if f.trying {
+			return nil, fmt.Errorf("join room %s: %w: another attempt is being checked; try again in a second", id, ErrTooManyAttempts)
+		}
+		f.trying = true
+	}
+	return func() {
+		s.mu.Lock()
+		f.trying = false
+		s.mu.Unlock()
+	}, nil
 }
 
 // failed records a wrong password and returns how many came in a row.

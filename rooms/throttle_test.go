@@ -10,19 +10,31 @@ func TestThrottle(t *testing.T) {
 	s := &Service{failures: make(map[ID]*failures)}
 	const room = ID("482913057")
 	for i := range freeAttempts {
-		if err := s.throttle(room); err != nil {
+		done, err := s.throttle(room)
+		if err != nil {
 			t.Fatalf("attempt %d refused: %v", i+1, err)
 		}
 		s.failed(room)
+		done()
 	}
-	if err := s.throttle(room); !errors.Is(err, ErrTooManyAttempts) {
+	if _, err := s.throttle(room); !errors.Is(err, ErrTooManyAttempts) {
 		t.Fatalf("attempt %d: %v, want ErrTooManyAttempts", freeAttempts+1, err)
 	}
-	if err := s.throttle("123456789"); err != nil {
+	if _, err := s.throttle("123456789"); err != nil {
 		t.Errorf("another room is paused too: %v", err)
 	}
+	// When the pause is over, one attempt at a time goes through.
+	s.failures[room].until = time.Now()
+	done, err := s.throttle(room)
+	if err != nil {
+		t.Fatalf("after the pause: %v", err)
+	}
+	if _, err := s.throttle(room); !errors.Is(err, ErrTooManyAttempts) {
+		t.Errorf("a second attempt while one is checked: %v, want ErrTooManyAttempts", err)
+	}
+	done()
 	s.succeeded(room)
-	if err := s.throttle(room); err != nil {
+	if _, err := s.throttle(room); err != nil {
 		t.Errorf("after a success: %v", err)
 	}
 }
@@ -56,7 +68,7 @@ func TestThrottleSurvivesRestart(t *testing.T) {
 		FailedJoins{Room: "../etc", Count: 9, Last: time.Now(), Until: time.Now().Add(time.Minute)})
 
 	again := &Service{cfg: Config{Attempts: store}, failures: loadFailures(store)}
-	if err := again.throttle(room); !errors.Is(err, ErrTooManyAttempts) {
+	if _, err := again.throttle(room); !errors.Is(err, ErrTooManyAttempts) {
 		t.Fatalf("after a restart: %v, want ErrTooManyAttempts", err)
 	}
 	if len(again.failures) != 1 {
