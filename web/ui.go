@@ -153,29 +153,17 @@ func (u *UI) Serve(ctx context.Context) error {
 	if !u.serving.CompareAndSwap(false, true) {
 		return errors.New("chat UI: already served")
 	}
-	srv := &http.Server{
-		Handler:           u,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		// Request contexts end with ctx, so event streams end with it
-		// instead of holding Shutdown up.
-		BaseContext: func(net.Listener) context.Context { return ctx },
-		ErrorLog:    slog.NewLogLogger(u.log.Handler(), slog.LevelDebug),
+	srv := newHTTPServer(u)
+	// Request contexts end with ctx, so event streams end with it instead
+	// of holding Shutdown up.
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	srv.ErrorLog = slog.NewLogLogger(u.log.Handler(), slog.LevelDebug)
+	stopped, err := serveUntil(ctx, srv, u.ln)
+	if err != nil {
+		return fmt.Errorf("chat UI: %w", err)
 	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	err := srv.Serve(u.ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		<-stopped
-		return nil
-	}
-	return fmt.Errorf("chat UI: %w", err)
+	<-stopped
+	return nil
 }
 
 // sessionPath is where the page exchanges its launch token for a session.
