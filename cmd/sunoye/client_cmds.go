@@ -68,7 +68,6 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func newCreateCmd() *cobra.Command {
-	var password string
 	var asJSON, weak bool
 	c := &cobra.Command{
 		Use:   "create",
@@ -96,11 +95,10 @@ should join; SunOye never stores the password.`,
 				if err := rooms.CheckPassword(p); err != nil {
 					return err
 				}
-				password = p
 			}
 			var inv web.InviteJSON
 			err = call(c, func(ctx context.Context, cl *web.Client) (err error) {
-				inv, err = cl.CreateWith(ctx, web.CreateRequest{Password: password, WeakPassword: weak})
+				inv, err = cl.CreateWith(ctx, web.CreateRequest{Password: p, WeakPassword: weak})
 				return err
 			})
 			var api *web.APIError
@@ -118,14 +116,13 @@ should join; SunOye never stores the password.`,
 			return nil
 		},
 	}
-	addPasswordFlags(c, &password, "the room password (at least 8 characters); generated if left out")
+	addPasswordFlags(c, "the room password (at least 8 characters); generated if left out")
 	c.Flags().BoolVar(&asJSON, "json", false, `print {"room":"…","password":"…"}`)
 	c.Flags().BoolVar(&weak, "weak-password", false, "use the chosen password even if it is estimated easy to guess")
 	return c
 }
 
 func newJoinCmd() *cobra.Command {
-	var password string
 	c := &cobra.Command{
 		Use:   "join ROOM|INVITE|-",
 		Short: "Join a room with its number and password",
@@ -139,7 +136,8 @@ the invite from standard input, which keeps its password out of the
 process list too.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
-			if a[0] == "-" && c.Flags().Changed(passwordFileFlag) {
+			arg, fromStdin := a[0], a[0] == "-"
+			if fromStdin && c.Flags().Changed(passwordFileFlag) {
 				if f, _ := c.Flags().GetString(passwordFileFlag); f == "-" {
 					return usageError{errors.New("the invite and --password-file cannot both come from standard input")}
 				}
@@ -148,26 +146,28 @@ process list too.`,
 			if err != nil {
 				return err
 			}
-			var room string
-			if a[0] == "-" {
+			if fromStdin {
 				// The invite on standard input: its password stays out of
 				// the process list, where other users can read arguments.
 				text, err := io.ReadAll(io.LimitReader(c.InOrStdin(), 64<<10))
 				if err != nil {
 					return fmt.Errorf("read the invite from standard input: %w", err)
 				}
-				a[0] = string(text)
-				if _, err := rooms.ParseInvite(a[0]); err != nil {
-					return usageError{fmt.Errorf("standard input: %w", err)}
-				}
+				arg = string(text)
 			}
-			if inv, err := rooms.ParseInvite(a[0]); err == nil {
+			var room string
+			switch inv, invErr := rooms.ParseInvite(arg); {
+			case invErr == nil:
 				room = string(inv.Room)
 				if !given {
 					password, given = inv.Password, true
 				}
-			} else if room, err = roomArg(a[0]); err != nil {
-				return err
+			case fromStdin:
+				return usageError{fmt.Errorf("standard input: %w", invErr)}
+			default:
+				if room, err = roomArg(arg); err != nil {
+					return err
+				}
 			}
 			if !given {
 				password, given = envPassword()
@@ -191,7 +191,7 @@ process list too.`,
 			return nil
 		},
 	}
-	addPasswordFlags(c, &password, "the room password (read from standard input if left out)")
+	addPasswordFlags(c, "the room password (read from standard input if left out)")
 	return c
 }
 
