@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -119,13 +120,36 @@ func (u *UI) routes() {
 	if err != nil {
 		panic("web: embedded assets missing: " + err.Error())
 	}
-	u.files = http.FileServerFS(static)
+	u.files = withAssetTypes(http.FileServerFS(static))
 	u.mux.HandleFunc("GET /v1/events", u.events)
 	u.mux.HandleFunc("POST /v1/rooms/{room}/focus", u.setFocus)
 	u.mux.HandleFunc("GET /v1/settings", u.getSettings)
 	u.mux.HandleFunc("POST /v1/settings", u.postSettings)
 	// Everything else of the API is the unix socket's, unchanged.
 	u.mux.Handle("/v1/", u.api)
+}
+
+// assetTypes are the Content-Types of the page's files by extension. They
+// are set here, not taken from the system's MIME table, which may name .js
+// something else (text/plain, in some Windows registries): the page's
+// scripts are ES modules, which a browser runs only when served with a
+// JavaScript type, and nosniff forbids it to guess.
+var assetTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+}
+
+// withAssetTypes sets the Content-Type of the files next serves by their
+// extension (see assetTypes); next keeps a type set before it.
+func withAssetTypes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t, ok := assetTypes[path.Ext(r.URL.Path)]; ok {
+			w.Header().Set("Content-Type", t)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Origin returns the UI's origin, "http://127.0.0.1:PORT": a window may
