@@ -689,6 +689,7 @@ func TestParseView(t *testing.T) {
 		"join":              {Kind: web.ViewJoin},
 		"join/482 913 057":  {Kind: web.ViewJoin, Room: "482913057"},
 		"settings":          {Kind: web.ViewSettings},
+		"leave/482913057":   web.LeaveView("482913057"),
 	} {
 		got, err := web.ParseView(in)
 		if err != nil || got != want {
@@ -700,7 +701,7 @@ func TestParseView(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"room", "room/12", "quick/abc", "create/482913057", "rooms", "../etc"} {
+	for _, bad := range []string{"room", "room/12", "quick/abc", "create/482913057", "rooms", "../etc", "leave", "leave/12"} {
 		if v, err := web.ParseView(bad); err == nil {
 			t.Errorf("ParseView(%q) = %+v, want an error", bad, v)
 		}

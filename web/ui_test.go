@@ -429,3 +429,50 @@ func TestUIEveryView(t *testing.T) {
 		t.Errorf("the page threw: %q", caught)
 	}
 }
+
+// The leave view (what the tray's Leave opens for a room that leaving
+// would close) is the room asking at once, in those words, with Stay
+// focused; Stay keeps the room, Leave leaves it. A room with another
+// member present asks in the usual words.
+func TestUILeaveView(t *testing.T) {
+	asha, bilal, shared := twoMembers(t)
+	inv, err := asha.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := string(inv.Room)
+	ui := startUI(t, asha, web.UIOptions{})
+	b := browser(t, 2*time.Minute)
+	question := func(what string) string {
+		return until[string](t, b, what, `(() => {
+			const box = document.querySelector('.confirm-leave'), q = document.querySelector('.leave-question');
+			return box && !box.hidden && document.activeElement === box.querySelector('.cancel') && q.textContent;
+		})()`)
+	}
+
+	act(t, b, "open the leave view of the room with Bilal", chromedp.Navigate(ui.LaunchURL(web.LeaveView(shared))))
+	until[bool](t, b, "the room's details", `document.querySelectorAll('.members li').length === 2`)
+	if got := question("the question"); !strings.Contains(got, "the room closes if you are its last member") {
+		t.Errorf("the question for a room with another member: %q", got)
+	}
+
+	act(t, b, "open the leave view of the room alone", chromedp.Navigate(ui.LaunchURL(web.LeaveView(inv.Room))))
+	until[bool](t, b, "the room's details", `document.querySelectorAll('.members li').length === 1`)
+	if got, want := question("the question"), "Leave room "+alone+"? You are its last member: leaving closes the room."; got != want {
+		t.Errorf("the question for the last member: %q, want %q", got, want)
+	}
+	act(t, b, "stay", chromedp.Click(chromedp.CSS(".confirm-leave button.cancel")))
+	until[bool](t, b, "the question gone, the room shown", `document.querySelector('.confirm-leave').hidden && !!document.querySelector('.room-title')`)
+	if _, err := asha.Room(inv.Room); err != nil {
+		t.Fatalf("Stay left the room: %v", err)
+	}
+	act(t, b, "ask again", chromedp.Click(chromedp.CSS("button.leave")))
+	act(t, b, "leave", chromedp.Click(chromedp.CSS(".confirm-leave button.confirm")))
+	until[bool](t, b, "the left page", `(() => { const h = document.querySelector('.gone-title'); return h && h.textContent === 'You left room `+alone+`'; })()`)
+	if _, err := asha.Room(inv.Room); err == nil {
+		t.Errorf("still in the room after leaving from the leave view")
+	}
+	if _, err := bilal.Room(shared); err != nil {
+		t.Errorf("Bilal left the shared room: %v", err)
+	}
+}

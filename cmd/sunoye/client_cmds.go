@@ -220,15 +220,28 @@ func readPassword(c *cobra.Command, room string) (string, error) {
 }
 
 func newLeaveCmd() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	c := &cobra.Command{
 		Use:   "leave ROOM",
 		Short: "Leave a room",
-		Long:  "Leave a room: your presence is cleared and your membership released. A room whose last member leaves closes.",
-		Args:  args(cobra.ExactArgs(1)),
+		Long: `Leave a room: your presence is cleared and your membership released. A room
+whose last member leaves closes.
+
+When no other member is present (last_member in 'sunoye rooms --json'),
+leaving would close the room, so leave asks first: on a terminal it asks
+y/N (anything but y or yes keeps the room, exit 1); when standard input is
+not a terminal it leaves nothing and exits 2, unless --yes is given.
+Scripts that may leave a room they are alone in pass --yes.`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			room, err := roomArg(a[0])
 			if err != nil {
 				return err
+			}
+			if !yes {
+				if err := confirmLeave(c, room); err != nil {
+					return err
+				}
 			}
 			err = call(c, func(ctx context.Context, cl *web.Client) error { return cl.Leave(ctx, room) })
 			if err != nil {
@@ -238,6 +251,50 @@ func newLeaveCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&yes, "yes", false, "leave without asking, even when leaving closes the room")
+	return c
+}
+
+// confirmLeave asks before leaving room if that would close it (the
+// daemon sees no other member present). A room the daemon does not show
+// (not joined, or a saved room not reopened yet) is not asked about: the
+// leave itself answers for it.
+func confirmLeave(c *cobra.Command, room string) error {
+	var r web.RoomJSON
+	err := call(c, func(ctx context.Context, cl *web.Client) (err error) {
+		r, err = cl.Room(ctx, room)
+		return err
+	})
+	var api *web.APIError
+	switch {
+	case errors.As(err, &api) && api.Code == web.CodeNotJoined:
+		return nil
+	case err != nil:
+		return err
+	case !r.LastMember:
+		return nil
+	}
+	in := c.InOrStdin()
+	f, ok := in.(*os.File)
+	return askLastSeat(in, c.ErrOrStderr(), ok && term.IsTerminal(int(f.Fd())), room)
+}
+
+// askLastSeat asks on a terminal (interactive) whether to leave room,
+// which leaving closes; without a terminal it refuses, as a usage error.
+func askLastSeat(in io.Reader, out io.Writer, interactive bool, room string) error {
+	if !interactive {
+		return usageError{fmt.Errorf("room %s not left: no other member is present, so leaving would close it; pass --yes to leave all the same", room)}
+	}
+	fmt.Fprintf(out, "No other member is present in room %s: leaving closes it. Leave? [y/N] ", room)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return fmt.Errorf("room %s not left", room)
 }
 
 func newRoomsCmd() *cobra.Command {

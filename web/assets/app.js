@@ -23,6 +23,7 @@ import { roomView } from './room.js';
 const routes = [
   [/^#\/room\/(\d{9})$/, m => roomView(m[1], false)],
   [/^#\/quick\/(\d{9})$/, m => roomView(m[1], true)],
+  [/^#\/leave\/(\d{9})$/, m => roomView(m[1], false, true)],
   [/^#\/create$/, () => createView()],
   [/^#\/join(?:\/(\d{9}))?$/, m => joinView(m[1] || '')],
   [/^#\/settings$/, () => settingsView()],

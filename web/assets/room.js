@@ -237,17 +237,27 @@ function muteButton(node, id, muted, render, showError) {
 }
 
 // leaveButton asks before leaving room id; onLeft runs once it is left.
+// It returns ask, which asks at once (the leave view), and setLast, which
+// says in the question whether leaving closes the room; without a Leave
+// button (the quick reply) both do nothing.
 function leaveButton(node, id, onLeft, showError) {
   const leave = $(node, '.leave');
-  if (!leave) return;
+  if (!leave) return { ask() {}, setLast() {} };
   const confirmBox = $(node, '.confirm-leave');
-  setText($(confirmBox, '.leave-question'),
-    'Leave room ' + id + '? You need its password to come back, and the room closes if you are its last member.');
-  leave.addEventListener('click', () => {
+  const question = $(confirmBox, '.leave-question');
+  const cancel = $(confirmBox, '.cancel');
+  function setLast(last) {
+    setText(question, last
+      ? 'Leave room ' + id + '? You are its last member: leaving closes the room.'
+      : 'Leave room ' + id + '? You need its password to come back, and the room closes if you are its last member.');
+  }
+  function ask() {
     confirmBox.hidden = false;
-    $(confirmBox, '.cancel').focus();
-  });
-  $(confirmBox, '.cancel').addEventListener('click', () => { confirmBox.hidden = true; leave.focus(); });
+    cancel.focus();
+  }
+  setLast(false);
+  leave.addEventListener('click', ask);
+  cancel.addEventListener('click', () => { confirmBox.hidden = true; leave.focus(); });
   $(confirmBox, '.confirm').addEventListener('click', async () => {
     try {
       await api('DELETE', roomPath(id));
@@ -257,6 +267,7 @@ function leaveButton(node, id, onLeft, showError) {
       else showError(e.message);
     }
   });
+  return { ask, setLast, cancel };
 }
 
 // ---- when the room is gone --------------------------------------------------
@@ -280,7 +291,9 @@ function gonePage(id, why) {
 
 // ---- the view ---------------------------------------------------------------
 
-export function roomView(id, quick) {
+// roomView shows room id: the full view, or the quick reply (quick); the
+// full view asks at once whether to leave with askLeave (the leave view).
+export function roomView(id, quick, askLeave) {
   const node = clone(quick ? 'tpl-quick' : 'tpl-room');
   let gone = false;          // left or closed: the view was replaced
   let room = null;           // last RoomJSON
@@ -295,6 +308,7 @@ export function roomView(id, quick) {
   function renderRoom(r) {
     room = r;
     renderDetails(node, r);
+    leave.setLast(r.last_member);
     if (!quick && r.can_invite) showInvite();
   }
 
@@ -331,7 +345,7 @@ export function roomView(id, quick) {
   }
 
   muteButton(node, id, () => !!(room && room.muted), renderRoom, showError);
-  leaveButton(node, id, () => leaveView('left'), showError);
+  const leave = leaveButton(node, id, () => leaveView('left'), showError);
   const open = $(node, '.open-room');
   if (open) open.href = '#/room/' + id;
 
@@ -364,6 +378,14 @@ export function roomView(id, quick) {
     },
     destroy() { gone = true; },
   };
+  if (askLeave && !quick) {
+    // The tray asks so only for a room that leaving would close; the
+    // room's details confirm it or correct the question. Stay has the
+    // focus, as it has when Leave room… is clicked.
+    leave.setLast(true);
+    leave.ask();
+    view.autofocus = leave.cancel;
+  }
   refresh();
   return view;
 }
