@@ -243,19 +243,23 @@ func (s *session) onConnectionLost(_ mqtt.Client, err error) {
 // larger than MaxPacketSize is refused with rooms.ErrTooLong.
 func (s *session) Publish(ctx context.Context, p rooms.Packet) error {
 	if err := checkTopic(p.Topic, false); err != nil {
-		return fmt.Errorf("mqttx: publish: %w", err)
+		return s.publishError("", false, err)
 	}
 	if n := packetSize(p); n > MaxPacketSize {
 		// A broker that refuses a packet closes the connection, and Paho
 		// would resend it after every reconnection, for ever.
-		return fmt.Errorf("mqttx: publish to %s: %w: a %d-byte packet exceeds the %d bytes the transport sends",
-			p.Topic, rooms.ErrTooLong, n, MaxPacketSize)
+		return s.publishError(p.Topic, false, fmt.Errorf("%w: a %d-byte packet exceeds the %d bytes the transport sends",
+			rooms.ErrTooLong, n, MaxPacketSize))
+	}
+	closed := func() error { return s.publishError(p.Topic, false, ErrClosed) }
+	queued := func() error {
+		return s.publishError(p.Topic, true, fmt.Errorf("%w (the message stays queued for the next connection)", ctx.Err()))
 	}
 	if s.closed() {
-		return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+		return closed()
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, err)
+		return s.publishError(p.Topic, false, err)
 	}
 	// Paho keeps the slice until the broker acknowledges it, maybe after a
 	// reconnection: a copy leaves the caller free to reuse its buffer.
@@ -267,7 +271,7 @@ func (s *session) Publish(ctx context.Context, p rooms.Packet) error {
 			return nil
 		}
 		if s.closed() {
-			return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+			return closed()
 		}
 		// Written to a connection that had just broken: Paho reports the
 		// write error but keeps the message, and resends it after
@@ -279,20 +283,32 @@ func (s *session) Publish(ctx context.Context, p rooms.Packet) error {
 				case <-gone:
 					return nil
 				case <-ctx.Done():
-					return fmt.Errorf("mqttx: publish to %s on broker %s: %w (the message stays queued for the next connection)",
-						p.Topic, s.t.url.redacted, ctx.Err())
+					return queued()
 				case <-s.done:
-					return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+					return closed()
 				}
 			}
 		}
-		return fmt.Errorf("mqttx: publish to %s on broker %s: %w", p.Topic, s.t.url.redacted, err)
+		return s.publishError(p.Topic, true, err)
 	case <-ctx.Done():
-		return fmt.Errorf("mqttx: publish to %s on broker %s: %w (the message stays queued for the next connection)",
-			p.Topic, s.t.url.redacted, ctx.Err())
+		return queued()
 	case <-s.done:
-		return fmt.Errorf("mqttx: publish to %s: %w", p.Topic, ErrClosed)
+		return closed()
 	}
+}
+
+// publishError is an error of Publish: "mqttx: publish to TOPIC: ERR",
+// naming the broker ("… on broker URL", its password removed) once the
+// packet was handed to it. topic is "" when it is not fit to print.
+func (s *session) publishError(topic string, onBroker bool, err error) error {
+	what := "mqttx: publish"
+	if topic != "" {
+		what += " to " + topic
+	}
+	if onBroker {
+		what += " on broker " + s.t.url.redacted
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // Connected reports whether the connection is up right now. (Paho's

@@ -530,3 +530,25 @@ func TestUnhandledComesAgain(t *testing.T) {
 		}
 	})
 }
+
+// Publish's errors read as they always did: the topic, the broker once
+// the packet reached it, and the cause, which errors.Is still finds.
+func TestPublishErrorWording(t *testing.T) {
+	s := &session{t: &Transport{url: brokerURL{redacted: "tcp://alice@broker.example:1883"}}}
+	queued := fmt.Errorf("%w (the message stays queued for the next connection)", context.DeadlineExceeded)
+	for _, c := range []struct {
+		topic    string
+		onBroker bool
+		err      error
+		want     string
+	}{
+		{"", false, errors.New("bad topic"), "mqttx: publish: bad topic"},
+		{"a/b", false, ErrClosed, "mqttx: publish to a/b: session closed"},
+		{"a/b", true, queued, "mqttx: publish to a/b on broker tcp://alice@broker.example:1883: context deadline exceeded (the message stays queued for the next connection)"},
+	} {
+		got := s.publishError(c.topic, c.onBroker, c.err)
+		if got.Error() != c.want || !errors.Is(got, c.err) {
+			t.Errorf("publishError(%q, %v, %v) = %q, want %q wrapping the cause", c.topic, c.onBroker, c.err, got, c.want)
+		}
+	}
+}

@@ -256,6 +256,23 @@ type RoomInfo struct {
 	Topic, PresenceTopic string
 }
 
+// LastMember reports whether this daemon is, as far as it can tell, the
+// room's last live member, so that leaving would close the room: presence
+// shows no other member; or, while the broker is out of reach and presence
+// may be stale, the registry counted no lease but ours at its last
+// heartbeat. Presence goes first because it is live: the registry's count
+// lags by up to a heartbeat (30 s) both after a member left and after one
+// joined. It errs towards true: a member whose daemon is offline but whose
+// lease lives keeps the room open, yet is not present.
+func (r RoomInfo) LastMember() bool {
+	for _, m := range r.Members {
+		if !m.Self {
+			return !r.Connected && r.Leases <= 1
+		}
+	}
+	return true
+}
+
 // Member is one member of a room as presence shows it.
 type Member struct {
 	ID   MemberID

@@ -89,10 +89,11 @@ func newService(t *testing.T, name, brokerURL, dsn string) *rooms.Service {
 // opener records which windows the tray asked for.
 type opener struct{ calls chan string }
 
-func (o *opener) OpenRoom(id rooms.ID) error { o.calls <- "room " + string(id); return nil }
-func (o *opener) OpenCreate() error          { o.calls <- "create"; return nil }
-func (o *opener) OpenJoin() error            { o.calls <- "join"; return nil }
-func (o *opener) OpenSettings() error        { o.calls <- "settings"; return nil }
+func (o *opener) OpenRoom(id rooms.ID) error  { o.calls <- "room " + string(id); return nil }
+func (o *opener) OpenCreate() error           { o.calls <- "create"; return nil }
+func (o *opener) OpenJoin() error             { o.calls <- "join"; return nil }
+func (o *opener) OpenSettings() error         { o.calls <- "settings"; return nil }
+func (o *opener) OpenLeave(id rooms.ID) error { o.calls <- "leave " + string(id); return nil }
 
 func (o *opener) next(t *testing.T) string {
 	t.Helper()

@@ -28,6 +28,10 @@ type Opener interface {
 	OpenJoin() error
 	// OpenSettings opens the settings (display name, broker, database).
 	OpenSettings() error
+	// OpenLeave opens a joined room's window asking whether to leave it,
+	// and leaves it if the user says so. Leave uses it for a room that
+	// leaving would close (rooms.RoomInfo.LastMember).
+	OpenLeave(id rooms.ID) error
 }
 
 // Options configure Run.
@@ -330,10 +334,33 @@ func (t *tray) handlers() handlers {
 			}
 			return t.svc.SetMuted(id, !info.Muted)
 		}),
-		leave: onRoom("leave", func(ctx context.Context, id rooms.ID) error {
-			return t.svc.Leave(ctx, id)
-		}),
+		leave: onRoom("leave", t.leave),
 	}
+}
+
+// leave leaves room id at once, unless that would close the room: then
+// the user is asked first, in the room's window (the tray's menu cannot
+// ask), which leaves if they confirm. With no window to ask in, the room
+// is not left.
+func (t *tray) leave(ctx context.Context, id rooms.ID) error {
+	info, err := t.svc.Room(id)
+	if err != nil {
+		return err
+	}
+	if !info.LastMember() {
+		return t.svc.Leave(ctx, id)
+	}
+	t.log.Info("tray: leaving would close the room; asking first", "room", id)
+	t.uiQ.add(func(context.Context) {
+		if t.opt.Windows == nil {
+			t.log.Warn("tray: room not left: leaving would close it, and there is no window to ask in; leave with 'sunoye leave ROOM --yes'", "room", id)
+			return
+		}
+		if err := t.opt.Windows.OpenLeave(id); err != nil {
+			t.log.Warn("tray: room not left: leaving would close it, and the window to ask in did not open; leave with 'sunoye leave ROOM --yes'", "room", id, "err", err)
+		}
+	})
+	return nil
 }
 
 // quit ends Run and calls Options.Quit, once.

@@ -273,6 +273,28 @@ func trayFlow(t *testing.T) {
 				t.Errorf("the Service is still in %d rooms", len(rs))
 			}
 		}},
+		{"leaving the last seat asks first", func(t *testing.T) {
+			inv, err := asha.Create(t.Context(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone := string(inv.Room)
+			menu.Find(t, alone+" — 1 member")
+			menu.Click(t, menu.Find(t, alone, "Leave").ID)
+			if got, want := windows.next(t), "leave "+alone; got != want {
+				t.Fatalf("Leave on the last seat opened %q, want %q", got, want)
+			}
+			if _, err := asha.Room(inv.Room); err != nil {
+				t.Fatalf("Leave on the last seat left without asking: %v", err)
+			}
+			// The window leaves once the user confirms.
+			if err := asha.Leave(t.Context(), inv.Room); err != nil {
+				t.Fatal(err)
+			}
+			menu.WaitFor(t, "the room gone and No rooms yet", func(root *testenv.MenuNode) bool {
+				return root.Find(alone) == nil && root.Find("No rooms yet") != nil
+			})
+		}},
 		{"quit", func(t *testing.T) {
 			menu.Click(t, menu.Find(t, "Quit").ID)
 			select {

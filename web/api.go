@@ -80,9 +80,12 @@ type RoomJSON struct {
 	// was behind; Dropped is always 0 since nothing is dropped (a message
 	// is acknowledged to the broker only once it is handled), and stays
 	// for the scripts that read it.
-	Waits      uint64       `json:"waits"`
-	Dropped    uint64       `json:"dropped"`
-	CanInvite  bool         `json:"can_invite"`
+	Waits     uint64 `json:"waits"`
+	Dropped   uint64 `json:"dropped"`
+	CanInvite bool   `json:"can_invite"`
+	// LastMember is true when no other member is live (rooms.RoomInfo's
+	// LastMember): leaving would close the room.
+	LastMember bool         `json:"last_member"`
 	MemberList []MemberJSON `json:"member_list,omitempty"`
 	Topic      string       `json:"topic,omitempty"`
 	// PresenceTopic is this daemon's presence topic in the room.
@@ -151,7 +154,7 @@ func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 	r := RoomJSON{
 		Room: string(in.ID), Members: len(in.Members), Unread: in.Unread, Leases: in.Leases,
 		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Waits: in.Waits, Registry: in.Registry,
-		CanInvite: in.CanInvite,
+		CanInvite: in.CanInvite, LastMember: in.LastMember(),
 	}
 	if withMembers {
 		r.Topic, r.PresenceTopic = in.Topic, in.PresenceTopic

@@ -26,12 +26,19 @@ func (u *UI) setFocus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := u.focus.set(req.Client, id, req.On); err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, errNoStream) {
-			status = http.StatusConflict
-		}
-		writeJSON(w, status, ErrorJSON{Error: err.Error(), Code: CodeBadRequest})
+		u.focusFailed(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// focusFailed answers a focus report that focusTracker refused: a client
+// without an open event stream is told to open one (409, bad_request);
+// anything else is the daemon's fault (500, internal, logged).
+func (u *UI) focusFailed(w http.ResponseWriter, err error) {
+	if errors.Is(err, errNoStream) {
+		writeJSON(w, http.StatusConflict, ErrorJSON{Error: err.Error(), Code: CodeBadRequest})
+		return
+	}
+	u.api.fail(w, err)
 }

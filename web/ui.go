@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -119,13 +120,36 @@ func (u *UI) routes() {
 	if err != nil {
 		panic("web: embedded assets missing: " + err.Error())
 	}
-	u.files = http.FileServerFS(static)
+	u.files = withAssetTypes(http.FileServerFS(static))
 	u.mux.HandleFunc("GET /v1/events", u.events)
 	u.mux.HandleFunc("POST /v1/rooms/{room}/focus", u.setFocus)
 	u.mux.HandleFunc("GET /v1/settings", u.getSettings)
 	u.mux.HandleFunc("POST /v1/settings", u.postSettings)
 	// Everything else of the API is the unix socket's, unchanged.
 	u.mux.Handle("/v1/", u.api)
+}
+
+// assetTypes are the Content-Types of the page's files by extension. They
+// are set here, not taken from the system's MIME table, which may name .js
+// something else (text/plain, in some Windows registries): the page's
+// scripts are ES modules, which a browser runs only when served with a
+// JavaScript type, and nosniff forbids it to guess.
+var assetTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+}
+
+// withAssetTypes sets the Content-Type of the files next serves by their
+// extension (see assetTypes); next keeps a type set before it.
+func withAssetTypes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t, ok := assetTypes[path.Ext(r.URL.Path)]; ok {
+			w.Header().Set("Content-Type", t)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Origin returns the UI's origin, "http://127.0.0.1:PORT": a window may
@@ -153,29 +177,17 @@ func (u *UI) Serve(ctx context.Context) error {
 	if !u.serving.CompareAndSwap(false, true) {
 		return errors.New("chat UI: already served")
 	}
-	srv := &http.Server{
-		Handler:           u,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		// Request contexts end with ctx, so event streams end with it
-		// instead of holding Shutdown up.
-		BaseContext: func(net.Listener) context.Context { return ctx },
-		ErrorLog:    slog.NewLogLogger(u.log.Handler(), slog.LevelDebug),
+	srv := newHTTPServer(u)
+	// Request contexts end with ctx, so event streams end with it instead
+	// of holding Shutdown up.
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	srv.ErrorLog = slog.NewLogLogger(u.log.Handler(), slog.LevelDebug)
+	stopped, err := serveUntil(ctx, srv, u.ln)
+	if err != nil {
+		return fmt.Errorf("chat UI: %w", err)
 	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	err := srv.Serve(u.ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		<-stopped
-		return nil
-	}
-	return fmt.Errorf("chat UI: %w", err)
+	<-stopped
+	return nil
 }
 
 // sessionPath is where the page exchanges its launch token for a session.

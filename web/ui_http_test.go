@@ -175,8 +175,20 @@ func TestUILaunchTokenIsSpentOnFirstUse(t *testing.T) {
 		t.Errorf("POST /: %s, want 405", resp.Status)
 	}
 	page, _ := io.ReadAll(get(t, hc, ui.Origin()+"/", nil).Body)
-	if !strings.Contains(string(page), `<script src="app.js"`) {
+	if !strings.Contains(string(page), `<script src="app.js" type="module">`) {
 		t.Errorf("GET /: %.200s", page)
+	}
+	// The scripts are ES modules: a browser runs them only when they come
+	// with a JavaScript type, whatever the system's MIME table says.
+	scripts, err := filepath.Glob("assets/*.js")
+	if err != nil || len(scripts) < 2 {
+		t.Fatalf("the scripts in assets/: %v %v", scripts, err)
+	}
+	for _, f := range scripts {
+		resp := get(t, hc, ui.Origin()+"/"+filepath.Base(f), nil)
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/javascript; charset=utf-8" {
+			t.Errorf("GET /%s: %s, Content-Type %q; want 200, text/javascript", filepath.Base(f), resp.Status, ct)
+		}
 	}
 	if strings.Contains(string(page), "<script>") || strings.Contains(string(page), " style=") {
 		t.Errorf("the page has inline script or style, which the CSP would block")
@@ -677,6 +689,7 @@ func TestParseView(t *testing.T) {
 		"join":              {Kind: web.ViewJoin},
 		"join/482 913 057":  {Kind: web.ViewJoin, Room: "482913057"},
 		"settings":          {Kind: web.ViewSettings},
+		"leave/482913057":   web.LeaveView("482913057"),
 	} {
 		got, err := web.ParseView(in)
 		if err != nil || got != want {
@@ -688,7 +701,7 @@ func TestParseView(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"room", "room/12", "quick/abc", "create/482913057", "rooms", "../etc"} {
+	for _, bad := range []string{"room", "room/12", "quick/abc", "create/482913057", "rooms", "../etc", "leave", "leave/12"} {
 		if v, err := web.ParseView(bad); err == nil {
 			t.Errorf("ParseView(%q) = %+v, want an error", bad, v)
 		}

@@ -41,7 +41,7 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request) (View, bool) {
 		writeJSON(w, http.StatusBadRequest, ErrorJSON{Error: err.Error(), Code: CodeBadRequest})
 		return View{}, false
 	}
-	if v.Kind == ViewRoom || v.Kind == ViewQuick {
+	if v.Kind == ViewRoom || v.Kind == ViewQuick || v.Kind == ViewLeave {
 		if _, err := s.svc.Room(v.Room); err != nil {
 			s.fail(w, err)
 			return View{}, false

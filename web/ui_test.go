@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -373,7 +374,7 @@ func TestUILiveMessageOutlivesAnOlderHistory(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the page read no history")
 	}
-	until[bool](t, b, "the event stream", `streamOpen`)
+	until[bool](t, b, "the event stream", `document.documentElement.dataset.stream === 'open'`)
 	if _, err := bilal.Send(t.Context(), room, "while the history loads"); err != nil {
 		t.Fatal(err)
 	}
@@ -391,5 +392,87 @@ func TestUILiveMessageOutlivesAnOlderHistory(t *testing.T) {
 	until[bool](t, b, "the history reads to end", `performance.getEntriesByType('resource').filter(e => e.name.endsWith(`+jsString(history)+`)).length >= 2`)
 	if removed := value(t, b, "read the observer", chromedp.Evaluate[bool](`window.liveRemoved`)); removed {
 		t.Error("the answer to a history read sent before the message took the message off the screen")
+	}
+}
+
+// Every view renders from the page's ES modules, and none throws: the
+// home view lists the room, the settings view fills in the name, the join
+// view its number, the create form shows, the quick reply shows the room.
+func TestUIEveryView(t *testing.T) {
+	broker, dsn := tbBroker(t), "sqlite://"+filepath.Join(t.TempDir(), "r.db")
+	asha := tbService(t, "Asha", broker, dsn)
+	inv, err := asha.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := string(inv.Room)
+	ui := startUI(t, asha, web.UIOptions{})
+	b := browser(t, 2*time.Minute)
+	act(t, b, "open the home view", chromedp.Navigate(ui.LaunchURL(web.View{Kind: web.ViewHome})))
+	until[bool](t, b, "the room in the list", `[...document.querySelectorAll('.room-list .room-number')].some(e => e.textContent === 'Room `+room+`')`)
+	act(t, b, "catch errors", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.caught = [];
+		window.addEventListener('error', e => window.caught.push(String(e.message)));
+		window.addEventListener('unhandledrejection', e => window.caught.push(String(e.reason)));
+	})()`))
+	for _, v := range []struct{ hash, ready string }{
+		{"#/settings", `document.querySelector('#set-name') && document.querySelector('#set-name').value === 'Asha'`},
+		{"#/create", `!!document.querySelector('.create-form #create-password')`},
+		{"#/join/" + room, `document.querySelector('#join-room') && document.querySelector('#join-room').value === '` + room + `'`},
+		{"#/quick/" + room, `(() => { const h = document.querySelector('.quick .room-title'); return !!h && h.textContent === 'Room ` + room + `'; })()`},
+		{"#/", `document.querySelectorAll('.room-list li').length === 1`},
+	} {
+		act(t, b, "go to "+v.hash, chromedp.Evaluate[chromedp.Void](`location.hash = `+jsString(v.hash)))
+		until[bool](t, b, v.hash, v.ready)
+	}
+	if caught := value(t, b, "read the errors", chromedp.Evaluate[[]string](`window.caught`)); len(caught) != 0 {
+		t.Errorf("the page threw: %q", caught)
+	}
+}
+
+// The leave view (what the tray's Leave opens for a room that leaving
+// would close) is the room asking at once, in those words, with Stay
+// focused; Stay keeps the room, Leave leaves it. A room with another
+// member present asks in the usual words.
+func TestUILeaveView(t *testing.T) {
+	asha, bilal, shared := twoMembers(t)
+	inv, err := asha.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := string(inv.Room)
+	ui := startUI(t, asha, web.UIOptions{})
+	b := browser(t, 2*time.Minute)
+	question := func(what string) string {
+		return until[string](t, b, what, `(() => {
+			const box = document.querySelector('.confirm-leave'), q = document.querySelector('.leave-question');
+			return box && !box.hidden && document.activeElement === box.querySelector('.cancel') && q.textContent;
+		})()`)
+	}
+
+	act(t, b, "open the leave view of the room with Bilal", chromedp.Navigate(ui.LaunchURL(web.LeaveView(shared))))
+	until[bool](t, b, "the room's details", `document.querySelectorAll('.members li').length === 2`)
+	if got := question("the question"); !strings.Contains(got, "the room closes if you are its last member") {
+		t.Errorf("the question for a room with another member: %q", got)
+	}
+
+	act(t, b, "open the leave view of the room alone", chromedp.Navigate(ui.LaunchURL(web.LeaveView(inv.Room))))
+	until[bool](t, b, "the room's details", `document.querySelectorAll('.members li').length === 1`)
+	if got, want := question("the question"), "Leave room "+alone+"? You are its last member: leaving closes the room."; got != want {
+		t.Errorf("the question for the last member: %q, want %q", got, want)
+	}
+	act(t, b, "stay", chromedp.Click(chromedp.CSS(".confirm-leave button.cancel")))
+	until[bool](t, b, "the question gone, the room shown", `document.querySelector('.confirm-leave').hidden && !!document.querySelector('.room-title')`)
+	if _, err := asha.Room(inv.Room); err != nil {
+		t.Fatalf("Stay left the room: %v", err)
+	}
+	act(t, b, "ask again", chromedp.Click(chromedp.CSS("button.leave")))
+	act(t, b, "leave", chromedp.Click(chromedp.CSS(".confirm-leave button.confirm")))
+	until[bool](t, b, "the left page", `(() => { const h = document.querySelector('.gone-title'); return h && h.textContent === 'You left room `+alone+`'; })()`)
+	if _, err := asha.Room(inv.Room); err == nil {
+		t.Errorf("still in the room after leaving from the leave view")
+	}
+	if _, err := bilal.Room(shared); err != nil {
+		t.Errorf("Bilal left the shared room: %v", err)
 	}
 }

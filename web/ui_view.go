@@ -18,6 +18,9 @@ const (
 	ViewCreate   ViewKind = "create"   // the create-room form
 	ViewJoin     ViewKind = "join"     // the join-room form (Room, if set, fills in the number)
 	ViewSettings ViewKind = "settings" // display name, broker, database
+	// ViewLeave is the room view asking at once whether to leave: the
+	// tray's Leave opens it for a room that leaving would close.
+	ViewLeave ViewKind = "leave"
 )
 
 // View is what a chat window shows: a kind and, for the room views, the
@@ -27,6 +30,9 @@ type View struct {
 	Kind ViewKind
 	Room rooms.ID
 }
+
+// LeaveView returns the view that asks whether to leave room id.
+func LeaveView(id rooms.ID) View { return View{Kind: ViewLeave, Room: id} }
 
 // RoomView returns the view of room id.
 func RoomView(id rooms.ID) View { return View{Kind: ViewRoom, Room: id} }
@@ -49,7 +55,7 @@ func ParseView(s string) (View, error) {
 	kind, room, hasRoom := strings.Cut(s, "/")
 	v := View{Kind: ViewKind(kind)}
 	switch v.Kind {
-	case ViewRoom, ViewQuick:
+	case ViewRoom, ViewQuick, ViewLeave:
 		id, err := rooms.ParseID(room)
 		if err != nil {
 			return View{}, fmt.Errorf("view %q: %w", s, err)
@@ -68,7 +74,7 @@ func ParseView(s string) (View, error) {
 			return View{}, fmt.Errorf("view %q: %q takes no room", s, kind)
 		}
 	default:
-		return View{}, fmt.Errorf("view %q: use room/ROOM, quick/ROOM, create, join[/ROOM] or settings", s)
+		return View{}, fmt.Errorf("view %q: use room/ROOM, quick/ROOM, leave/ROOM, create, join[/ROOM] or settings", s)
 	}
 	return v, nil
 }

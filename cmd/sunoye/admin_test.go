@@ -80,8 +80,9 @@ func TestDBGrant(t *testing.T) {
 	must(t, bilal, "join", inv.Room, "--password", inv.Password)
 	must(t, bilal, "send", inv.Room, "hello from a member account")
 	waitHistory(t, asha, inv.Room, "Bilal: hello from a member account")
+	waitPresent(t, 20*time.Second, inv.Room, 2, bilal)
 	must(t, bilal, "leave", inv.Room)
-	must(t, asha, "leave", inv.Room)
+	must(t, asha, "leave", inv.Room, "--yes") // the last seat
 	var n int
 	if err := testenv.SQL(t, admin).QueryRow("SELECT COUNT(*) FROM sunoye_leases").Scan(&n); err != nil || n != 0 {
 		t.Errorf("after both left: %d leases (%v), want none", n, err)

@@ -68,7 +68,6 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func newCreateCmd() *cobra.Command {
-	var password string
 	var asJSON, weak bool
 	c := &cobra.Command{
 		Use:   "create",
@@ -96,11 +95,10 @@ should join; SunOye never stores the password.`,
 				if err := rooms.CheckPassword(p); err != nil {
 					return err
 				}
-				password = p
 			}
 			var inv web.InviteJSON
 			err = call(c, func(ctx context.Context, cl *web.Client) (err error) {
-				inv, err = cl.CreateWith(ctx, web.CreateRequest{Password: password, WeakPassword: weak})
+				inv, err = cl.CreateWith(ctx, web.CreateRequest{Password: p, WeakPassword: weak})
 				return err
 			})
 			var api *web.APIError
@@ -118,14 +116,13 @@ should join; SunOye never stores the password.`,
 			return nil
 		},
 	}
-	addPasswordFlags(c, &password, "the room password (at least 8 characters); generated if left out")
+	addPasswordFlags(c, "the room password (at least 8 characters); generated if left out")
 	c.Flags().BoolVar(&asJSON, "json", false, `print {"room":"…","password":"…"}`)
 	c.Flags().BoolVar(&weak, "weak-password", false, "use the chosen password even if it is estimated easy to guess")
 	return c
 }
 
 func newJoinCmd() *cobra.Command {
-	var password string
 	c := &cobra.Command{
 		Use:   "join ROOM|INVITE|-",
 		Short: "Join a room with its number and password",
@@ -139,7 +136,8 @@ the invite from standard input, which keeps its password out of the
 process list too.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
-			if a[0] == "-" && c.Flags().Changed(passwordFileFlag) {
+			arg, fromStdin := a[0], a[0] == "-"
+			if fromStdin && c.Flags().Changed(passwordFileFlag) {
 				if f, _ := c.Flags().GetString(passwordFileFlag); f == "-" {
 					return usageError{errors.New("the invite and --password-file cannot both come from standard input")}
 				}
@@ -148,26 +146,28 @@ process list too.`,
 			if err != nil {
 				return err
 			}
-			var room string
-			if a[0] == "-" {
+			if fromStdin {
 				// The invite on standard input: its password stays out of
 				// the process list, where other users can read arguments.
 				text, err := io.ReadAll(io.LimitReader(c.InOrStdin(), 64<<10))
 				if err != nil {
 					return fmt.Errorf("read the invite from standard input: %w", err)
 				}
-				a[0] = string(text)
-				if _, err := rooms.ParseInvite(a[0]); err != nil {
-					return usageError{fmt.Errorf("standard input: %w", err)}
-				}
+				arg = string(text)
 			}
-			if inv, err := rooms.ParseInvite(a[0]); err == nil {
+			var room string
+			switch inv, invErr := rooms.ParseInvite(arg); {
+			case invErr == nil:
 				room = string(inv.Room)
 				if !given {
 					password, given = inv.Password, true
 				}
-			} else if room, err = roomArg(a[0]); err != nil {
-				return err
+			case fromStdin:
+				return usageError{fmt.Errorf("standard input: %w", invErr)}
+			default:
+				if room, err = roomArg(arg); err != nil {
+					return err
+				}
 			}
 			if !given {
 				password, given = envPassword()
@@ -191,7 +191,7 @@ process list too.`,
 			return nil
 		},
 	}
-	addPasswordFlags(c, &password, "the room password (read from standard input if left out)")
+	addPasswordFlags(c, "the room password (read from standard input if left out)")
 	return c
 }
 
@@ -220,15 +220,28 @@ func readPassword(c *cobra.Command, room string) (string, error) {
 }
 
 func newLeaveCmd() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	c := &cobra.Command{
 		Use:   "leave ROOM",
 		Short: "Leave a room",
-		Long:  "Leave a room: your presence is cleared and your membership released. A room whose last member leaves closes.",
-		Args:  args(cobra.ExactArgs(1)),
+		Long: `Leave a room: your presence is cleared and your membership released. A room
+whose last member leaves closes.
+
+When no other member is present (last_member in 'sunoye rooms --json'),
+leaving would close the room, so leave asks first: on a terminal it asks
+y/N (anything but y or yes keeps the room, exit 1); when standard input is
+not a terminal it leaves nothing and exits 2, unless --yes is given.
+Scripts that may leave a room they are alone in pass --yes.`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			room, err := roomArg(a[0])
 			if err != nil {
 				return err
+			}
+			if !yes {
+				if err := confirmLeave(c, room); err != nil {
+					return err
+				}
 			}
 			err = call(c, func(ctx context.Context, cl *web.Client) error { return cl.Leave(ctx, room) })
 			if err != nil {
@@ -238,6 +251,50 @@ func newLeaveCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&yes, "yes", false, "leave without asking, even when leaving closes the room")
+	return c
+}
+
+// confirmLeave asks before leaving room if that would close it (the
+// daemon sees no other member present). A room the daemon does not show
+// (not joined, or a saved room not reopened yet) is not asked about: the
+// leave itself answers for it.
+func confirmLeave(c *cobra.Command, room string) error {
+	var r web.RoomJSON
+	err := call(c, func(ctx context.Context, cl *web.Client) (err error) {
+		r, err = cl.Room(ctx, room)
+		return err
+	})
+	var api *web.APIError
+	switch {
+	case errors.As(err, &api) && api.Code == web.CodeNotJoined:
+		return nil
+	case err != nil:
+		return err
+	case !r.LastMember:
+		return nil
+	}
+	in := c.InOrStdin()
+	f, ok := in.(*os.File)
+	return askLastSeat(in, c.ErrOrStderr(), ok && term.IsTerminal(int(f.Fd())), room)
+}
+
+// askLastSeat asks on a terminal (interactive) whether to leave room,
+// which leaving closes; without a terminal it refuses, as a usage error.
+func askLastSeat(in io.Reader, out io.Writer, interactive bool, room string) error {
+	if !interactive {
+		return usageError{fmt.Errorf("room %s not left: no other member is present, so leaving would close it; pass --yes to leave all the same", room)}
+	}
+	fmt.Fprintf(out, "No other member is present in room %s: leaving closes it. Leave? [y/N] ", room)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return fmt.Errorf("room %s not left", room)
 }
 
 func newRoomsCmd() *cobra.Command {

@@ -62,6 +62,10 @@ func (d *desktop) open(ctx context.Context, v web.View) error {
 	switch v.Kind {
 	case web.ViewRoom, web.ViewQuick:
 		key, title = "room/"+string(v.Room), "SunOye — room "+string(v.Room)
+	case web.ViewLeave:
+		// A window of its own: the room's, if open, would only come to
+		// the front, without the question.
+		title = "SunOye — leave room " + string(v.Room)
 	case web.ViewCreate:
 		title = "SunOye — create a room"
 	case web.ViewJoin:
@@ -85,6 +89,9 @@ func (d *desktop) OpenCreate() error {
 func (d *desktop) OpenJoin() error { return d.open(context.Background(), web.View{Kind: web.ViewJoin}) }
 func (d *desktop) OpenSettings() error {
 	return d.open(context.Background(), web.View{Kind: web.ViewSettings})
+}
+func (d *desktop) OpenLeave(id rooms.ID) error {
+	return d.open(context.Background(), web.LeaveView(id))
 }
 
 // startNotifier shows a desktop notification for each message the Service

@@ -163,8 +163,25 @@ func TestDesktop(t *testing.T) {
 		return nil
 	})
 
-	// The tray menu lists the room; Quit leaves it cleanly.
+	// The tray's Leave on a room Asha is alone in asks first, in a window
+	// of its own, and leaves nothing by itself.
 	menu := testenv.NewTrayItem(t, bus, item).Menu(t)
+	lone := create(t, asha)
+	leave := menu.WaitFor(t, "the lone room in the tray menu", func(root *testenv.MenuNode) bool {
+		return root.Find(lone.Room, "Leave") != nil
+	}).Find(lone.Room, "Leave")
+	menu.Click(t, leave.ID)
+	eventually(t, 30*time.Second, func() error {
+		if out, _ := xdotool("search", "--name", "leave room "+lone.Room).Output(); len(strings.Fields(string(out))) != 1 {
+			return fmt.Errorf("no window asking to leave room %s\n%s", lone.Room, tail(asha.Log(), 10))
+		}
+		return nil
+	})
+	if _, ok := findRoom(roomsJSON(t, asha), lone.Room); !ok {
+		t.Fatal("the tray's Leave left the last seat without asking")
+	}
+
+	// The tray menu lists the room; Quit leaves it cleanly.
 	root := menu.WaitFor(t, "the room in the tray menu", func(root *testenv.MenuNode) bool {
 		return strings.Contains(root.Text(), inv.Room)
 	})

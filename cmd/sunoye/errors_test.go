@@ -32,7 +32,7 @@ func TestJoinFailures(t *testing.T) {
 
 	// The room closes when its last member leaves; joining it then is
 	// refused as inactive, even with the right password.
-	must(t, asha, "leave", inv.Room)
+	must(t, asha, "leave", inv.Room, "--yes")
 	wantExit(t, bilal, inv.Password+"\n", exitRoomInactive, []string{"inactive"}, "join", inv.Room)
 
 	if rs := roomsJSON(t, bilal); len(rs) != 0 {
@@ -200,7 +200,9 @@ func TestJoinWithInviteLink(t *testing.T) {
 		t.Error("not joined after joining with the invite link")
 	}
 	// From standard input, as 'Copy invite' copies it, the password out
-	// of the process list.
+	// of the process list. (Leaving asks nothing once Asha is seen
+	// present: the room stays open.)
+	waitPresent(t, 20*time.Second, inv.Room, 2, ds[1])
 	must(t, ds[1], "leave", inv.Room)
 	if r := ds[1].RunStdin(t, inv.Text+"\n", "join", "-"); r.Code != 0 {
 		t.Errorf("join - with the invite text on standard input: exit %d: %s", r.Code, r.Stderr)

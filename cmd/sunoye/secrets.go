@@ -64,8 +64,10 @@ const (
 	passwordFileFlag = "password-file"
 )
 
-func addPasswordFlags(c *cobra.Command, password *string, usage string) {
-	c.Flags().StringVar(password, "password", "", usage+"; other users can read it in the process list: prefer --password-file or $"+passwordEnv)
+// addPasswordFlags adds --password and --password-file to c; flagPassword
+// reads them.
+func addPasswordFlags(c *cobra.Command, usage string) {
+	c.Flags().String("password", "", usage+"; other users can read it in the process list: prefer --password-file or $"+passwordEnv)
 	c.Flags().String(passwordFileFlag, "", "read the room password from the first line of FILE ('-' for standard input)")
 }
 
