@@ -90,12 +90,27 @@ func TestDesktop(t *testing.T) {
 	}
 	must(t, asha, "send", inv.Room, "my own message")
 	nextIsMarker("an own message")
+	// Bilal's send returns once the broker has his message, before Asha
+	// has shown it: wait for that, or it may come after the unmute.
+	shownToAsha := func(text string) {
+		t.Helper()
+		eventually(t, 20*time.Second, func() error {
+			for _, m := range history(t, asha, inv.Room) {
+				if m.Text == text {
+					return nil
+				}
+			}
+			return fmt.Errorf("Asha has not shown %q", text)
+		})
+	}
 	must(t, asha, "mute", inv.Room)
 	must(t, bilal, "send", inv.Room, "while muted")
+	shownToAsha("while muted")
 	must(t, asha, "unmute", inv.Room)
 	nextIsMarker("a muted room")
 	must(t, asha, "dnd", "on")
 	must(t, bilal, "send", inv.Room, "while do not disturb")
+	shownToAsha("while do not disturb")
 	must(t, asha, "dnd", "off")
 	nextIsMarker("do not disturb")
 
