@@ -312,6 +312,11 @@ func (s *Service) retryPending(ctx context.Context) {
 func (s *Service) Shutdown(ctx context.Context) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	// No batch of messages between its marks and its showing (see
+	// showBatch) while the last write is made and the rooms stop: the
+	// batches under way are shown, the later ones refused, and the marks
+	// on disk are those of messages shown.
+	s.showMu.Lock()
 	s.save()
 	s.mu.Lock()
 	rs := make([]*room, 0, len(s.rooms))
@@ -321,6 +326,7 @@ func (s *Service) Shutdown(ctx context.Context) {
 	s.rooms = make(map[ID]*room)
 	s.stopped = true
 	s.mu.Unlock()
+	s.showMu.Unlock()
 	var wg sync.WaitGroup
 	for _, r := range rs {
 		wg.Add(1)

@@ -94,6 +94,11 @@ type Service struct {
 	log                 *slog.Logger
 	hub                 hub
 
+	// showMu is held (read) by each room's shower from taking a batch of
+	// messages until they are shown, and by Shutdown (write) for its last
+	// write of the state file (see showBatch).
+	showMu sync.RWMutex
+
 	// opMu serialises changes of membership (create, join, leave), so that
 	// two requests for one room cannot race each other into two sessions.
 	opMu sync.Mutex

@@ -270,22 +270,36 @@ func (s *Service) show(r *room, sender MemberID, b body, handled func()) {
 // showLoop shows r's admitted messages, in order, a batch at a time: the
 // batch's marks are saved first. It ends when none is left.
 func (s *Service) showLoop(r *room) {
-	for {
-		batch := r.takeBatch()
-		if batch == nil {
-			return
-		}
-		if !s.persist() {
-			// Stopping (or the disk refuses): not shown, not
-			// acknowledged; the broker sends them again to the next run.
-			r.stopShowing()
-			return
-		}
-		for _, ts := range batch {
-			s.display(r, ts.m)
-			ts.handled()
-		}
+	for s.showBatch(r) {
 	}
+}
+
+// showBatch shows the admitted messages of r that wait, after saving
+// their marks, and reports whether it did (false: none waited, or the
+// daemon is stopping).
+func (s *Service) showBatch(r *room) bool {
+	// From the moment the batch's marks are where any write of the state
+	// file takes them until the batch is shown, Shutdown waits: its last
+	// write must not put on disk the marks of a batch that, refused by
+	// the stop, is not shown — the broker sends it again to the next run,
+	// which would drop it as a replay.
+	s.showMu.RLock()
+	defer s.showMu.RUnlock()
+	batch := r.takeBatch()
+	if batch == nil {
+		return false
+	}
+	if !s.persist() {
+		// Stopping (or the disk refuses): not shown, not acknowledged;
+		// the broker sends them again to the next run.
+		r.stopShowing()
+		return false
+	}
+	for _, ts := range batch {
+		s.display(r, ts.m)
+		ts.handled()
+	}
+	return true
 }
 
 // display puts m in r's history and tells the subscribers and the

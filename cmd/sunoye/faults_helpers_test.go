@@ -305,34 +305,48 @@ func (tl *tally) total() int {
 // order). It reports what is missing, shown twice, out of order or
 // unexpected.
 func (tl *tally) check(sent map[string]int, extra []string) error {
+	want := make(map[string][]int, len(sent))
+	for name, n := range sent {
+		want[name] = make([]int, n)
+		for k := range n {
+			want[name][k] = k + 1
+		}
+	}
+	return tl.checkSeqs(want, extra)
+}
+
+// checkSeqs is check for senders whose numbers have gaps: want holds,
+// for each sender, the numbers of the messages that went out, in the
+// order sent.
+func (tl *tally) checkSeqs(want map[string][]int, extra []string) error {
 	var problems []string
 	for id, n := range tl.ids {
 		if n > 1 {
 			problems = append(problems, fmt.Sprintf("message %s shown %d times", id, n))
 		}
 	}
-	for name, n := range sent {
+	for name, ws := range want {
 		seqs := tl.seqs[name]
-		if len(seqs) != n {
-			problems = append(problems, fmt.Sprintf("%s: %d of %d messages shown%s", name, len(seqs), n, missing(seqs, n)))
+		if len(seqs) != len(ws) {
+			problems = append(problems, fmt.Sprintf("%s: %d of %d messages shown%s", name, len(seqs), len(ws), missing(seqs, ws)))
 			continue
 		}
 		for k, i := range seqs {
-			if i != k+1 {
+			if i != ws[k] {
 				problems = append(problems, fmt.Sprintf("%s: message #%d shown in place %d (order %v)", name, i, k+1, around(seqs, k)))
 				break
 			}
 		}
 	}
 	for name := range tl.seqs {
-		if _, ok := sent[name]; !ok {
+		if _, ok := want[name]; !ok {
 			problems = append(problems, fmt.Sprintf("unexpected messages from %s", name))
 		}
 	}
 	got := slices.Sorted(slices.Values(tl.other))
-	want := slices.Sorted(slices.Values(extra))
-	if !slices.Equal(got, want) {
-		problems = append(problems, fmt.Sprintf("other messages %q, want %q", got, want))
+	wantOther := slices.Sorted(slices.Values(extra))
+	if !slices.Equal(got, wantOther) {
+		problems = append(problems, fmt.Sprintf("other messages %q, want %q", got, wantOther))
 	}
 	if len(problems) > 0 {
 		if len(problems) > 10 {
@@ -343,14 +357,17 @@ func (tl *tally) check(sent map[string]int, extra []string) error {
 	return nil
 }
 
-// missing names the first few numbers in 1..n that seqs lacks.
-func missing(seqs []int, n int) string {
+// missing names the first few numbers of want that seqs lacks.
+func missing(seqs, want []int) string {
 	have := make(map[int]bool, len(seqs))
 	for _, i := range seqs {
 		have[i] = true
 	}
 	var out []string
-	for i := 1; i <= n && len(out) < 5; i++ {
+	for _, i := range want {
+		if len(out) == 5 {
+			break
+		}
 		if !have[i] {
 			out = append(out, "#"+strconv.Itoa(i))
 		}
