@@ -155,3 +155,17 @@ const holdWindow = 3 * time.Second
 
 // maxHeld bounds the messages held back per room.
 const maxHeld = 256
+
+// Covers reports whether the mark counts message (run, seq) as shown (or
+// as too old to show): of an earlier run, further behind than the window,
+// or marked in it.
+func (m Mark) Covers(run, seq uint64) bool {
+	if run != m.Run {
+		return run < m.Run
+	}
+	if seq > m.Seq {
+		return false
+	}
+	d := m.Seq - seq
+	return d >= markWindow || m.Window.has(d)
+}

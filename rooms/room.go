@@ -528,30 +528,33 @@ func (r *room) renamed(self MemberID, name string) {
 	r.mu.Unlock()
 }
 
-// nextOwn numbers our next message in the room (run, seq) and marks it as
-// seen, so that the broker's echo is not shown again; firstOfRun says it
-// is our first in this run, whose mark must reach the state file.
-func (r *room) nextOwn(self MemberID, id string, run uint64) (seq uint64, sess Session, firstOfRun bool) {
+// nextOwn numbers our next message in the room and notes its id as seen,
+// so that the broker's echo is not shown again in this run.
+func (r *room) nextOwn(id string) (seq uint64, sess Session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
 	r.seen.add(id)
+	return r.seq, r.sess
+}
+
+// confirmOwn marks our message (run, seq), confirmed by the broker, as
+// shown, in the marks and in those the state file gets: our own mark
+// moves only with confirmed messages.
+func (r *room) confirmOwn(self MemberID, run, seq uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	own := r.marks.get(self)
-	firstOfRun = own.Run != run
-	own.accept(run, r.seq)
-	if firstOfRun {
-		r.savedMarks[self] = *own
-	}
-	return r.seq, r.sess, firstOfRun
+	own.accept(run, seq)
+	r.savedMarks[self] = *own
 }
 
 // unsend takes our message back: not confirmed by the broker, it may
 // still go out, and its echo must then be shown.
-func (r *room) unsend(self MemberID, id string, run, seq uint64) {
+func (r *room) unsend(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen.forget(id)
-	r.marks.get(self).forget(run, seq)
 }
 
 // addOwn puts our own confirmed message in the history.

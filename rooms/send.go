@@ -36,15 +36,11 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		ID: newMessageID(), Room: id, Sender: s.me, Name: s.Name(), Text: text,
 		Time: time.Now().Truncate(time.Millisecond), Own: true,
 	}
-	// Number it in our sequence, and mark it as seen before publishing,
-	// so the broker's echo of our own message is not shown a second time.
+	// Number it in our sequence, and note its id before publishing, so
+	// that the broker's echo, which may come before the acknowledgement,
+	// is not shown a second time in this run.
 	run := s.cfg.Run
-	seq, sess, firstOfRun := r.nextOwn(s.me, m.ID, run)
-	if firstOfRun {
-		// Our earlier runs' messages, published again, are replays from
-		// now on, even after a crash.
-		s.persist()
-	}
+	seq, sess := r.nextOwn(m.ID)
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
 		Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq,
 	})
@@ -54,11 +50,21 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil {
 		// If it still goes out later, let its echo into the history.
-		r.unsend(s.me, m.ID, run, seq)
+		r.unsend(m.ID)
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Message{}, fmt.Errorf("send to room %s: not yet confirmed by the broker; it will be sent when the connection returns: %w", id, err)
 		}
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
+	}
+	// Confirmed: marked, and the mark on disk before it shows, so that
+	// its echo, coming again to the next run (after a stop or a crash
+	// before the echo was handled), is not shown twice.
+	r.confirmOwn(s.me, run, seq)
+	s.showMu.RLock()
+	saved := s.persist()
+	s.showMu.RUnlock()
+	if !saved {
+		return Message{}, fmt.Errorf("send to room %s: sent, but SunOye is stopping", id)
 	}
 	r.addOwn(m)
 	s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})

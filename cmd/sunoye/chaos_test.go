@@ -502,7 +502,7 @@ func (m *chaosMember) killedShowing(name string, i int) int {
 		if how != "SIGKILL" || !ok {
 			continue
 		}
-		if covers(after[id], p.runNo, p.seq) && !covers(m.marksAt[k][id], p.runNo, p.seq) && suffix(k) {
+		if after[id].Covers(p.runNo, p.seq) && !m.marksAt[k][id].Covers(p.runNo, p.seq) && suffix(k) {
 			return k
 		}
 	}
@@ -590,7 +590,7 @@ func (m *chaosMember) markedBy(name string, p position) string {
 	var out []string
 	for k := 1; k < m.runs; k++ {
 		after, ok := m.marksAt[k+1]
-		if ok && covers(after[id], p.runNo, p.seq) && !covers(m.marksAt[k][id], p.runNo, p.seq) {
+		if ok && after[id].Covers(p.runNo, p.seq) && !m.marksAt[k][id].Covers(p.runNo, p.seq) {
 			out = append(out, fmt.Sprintf("run %d (ended by %s)", k, m.endedBy[k]))
 		}
 	}
@@ -620,18 +620,6 @@ func readChaosState(t *testing.T, dir, room string) (uint64, map[rooms.MemberID]
 	return st.Run, nil
 }
 
-// covers reports whether mark mk says message (run, seq) was shown (or
-// can no longer be).
-func covers(mk rooms.Mark, run, seq uint64) bool {
-	if run != mk.Run {
-		return run < mk.Run
-	}
-	if seq > mk.Seq {
-		return false
-	}
-	d := mk.Seq - seq
-	return d >= 64 || mk.Window&(1<<d) != 0
-}
 
 // saveLogs writes every daemon's whole log to the test's artifact
 // directory (kept with go test -artifacts).
