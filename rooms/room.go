@@ -66,10 +66,16 @@ type room struct {
 	// admitted, which a stop or a crash may leave unshown — and which
 	// must then be shown when the broker sends them again.
 	savedMarks map[MemberID]Mark
-	seq        uint64
-	attached   time.Time
-	holdUntil  time.Time
-	held       []heldMessage
+	// marksGen numbers showLoop's snapshots of savedMarks; diskGen is the
+	// latest one a state file written to disk holds. A batch whose own
+	// write failed (the daemon stopping) is shown all the same if another
+	// write, Shutdown's last one say, took its marks to disk: else its
+	// messages, not shown, would pass for replays when they come again.
+	marksGen, diskGen uint64
+	seq               uint64
+	attached          time.Time
+	holdUntil         time.Time
+	held              []heldMessage
 	// toShow are admitted messages waiting for their marks to be saved;
 	// showing is set while a showLoop runs for them.
 	toShow  []toShow
@@ -297,6 +303,12 @@ func (r *room) info(self MemberID) RoomInfo {
 
 // saved returns what the state file keeps of r.
 func (r *room) saved() SavedRoom {
+	sr, _ := r.savedGen()
+	return sr
+}
+
+// savedGen is saved with the marksGen of the marks it holds.
+func (r *room) savedGen() (SavedRoom, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sr := SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted, JoinedAt: r.joinedAt, Marks: maps.Clone(r.savedMarks)}
@@ -304,5 +316,5 @@ func (r *room) saved() SavedRoom {
 		kdf := r.rec.KDF
 		sr.Salt, sr.KDF, sr.Verifier = r.rec.Salt, &kdf, r.rec.Verifier
 	}
-	return sr
+	return sr, r.marksGen
 }

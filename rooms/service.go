@@ -453,8 +453,11 @@ func (s *Service) save() bool {
 		return false
 	}
 	saved := make([]SavedRoom, 0, len(s.rooms)+len(s.pending))
+	gens := make(map[*room]uint64, len(s.rooms))
 	for _, r := range s.rooms {
-		saved = append(saved, r.saved())
+		sr, gen := r.savedGen()
+		saved = append(saved, sr)
+		gens[r] = gen
 	}
 	for _, sr := range s.pending {
 		saved = append(saved, sr)
@@ -464,6 +467,13 @@ func (s *Service) save() bool {
 	if err := s.store.SaveRooms(saved); err != nil {
 		s.log.Error("save joined rooms", "err", err)
 		return false
+	}
+	// Still under saveMu: a showLoop whose own write is refused next
+	// (stopped) sees that this one took its marks.
+	for r, gen := range gens {
+		r.mu.Lock()
+		r.diskGen = max(r.diskGen, gen)
+		r.mu.Unlock()
 	}
 	return true
 }

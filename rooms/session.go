@@ -333,14 +333,25 @@ func (s *Service) showLoop(r *room) {
 		}
 		// Everything admitted so far is in this batch or shown already.
 		r.savedMarks = r.marks.snapshot()
+		r.marksGen++
+		gen := r.marksGen
 		r.mu.Unlock()
 		if !s.persist() {
-			// Stopping (or the disk refuses): not shown, not
-			// acknowledged; the broker sends them again to the next run.
 			r.mu.Lock()
-			r.showing = false
+			onDisk := r.diskGen >= gen
+			if !onDisk {
+				r.showing = false
+			}
 			r.mu.Unlock()
-			return
+			if !onDisk {
+				// Stopping (or the disk refuses): not shown, not
+				// acknowledged; the broker sends them again to the next
+				// run.
+				return
+			}
+			// Stopping, but an earlier write (Shutdown's) took these
+			// marks: the next run would take the messages for replays,
+			// so they are shown now.
 		}
 		for _, ts := range batch {
 			s.display(r, ts.m)

@@ -83,15 +83,11 @@ func (s *Server) ServeUnix(ctx context.Context, path string) error {
 	}
 	// IdleTimeout: clients that keep connections (a script's http.Client)
 	// must not pile them up in a daemon that runs for weeks.
-	//
-	// Request contexts end with ctx: a stream (`sunoye tail`, /v1/events)
-	// ends with the daemon instead of holding Shutdown up, and a create or
-	// join waiting for an unreachable registry gives up instead of
-	// holding up the daemon's stop, which waits for it.
-	srv := &http.Server{
-		Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		BaseContext: func(net.Listener) context.Context { return ctx },
-	}
+	// Request contexts do not end with ctx: the daemon still shows (and
+	// acknowledges) messages while it leaves its rooms, and a stream
+	// (`sunoye tail`) must get them; it ends when the process does, which
+	// does not wait for Shutdown.
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
