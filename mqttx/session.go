@@ -401,15 +401,20 @@ func (s *session) waitDown(ctx context.Context) error {
 }
 
 // quiesce is how long Paho's Disconnect may wait for the DISCONNECT packet
-// to be written: up to a second, less if ctx says so. It returns as soon as
-// the packet is written.
+// to be written: up to a second, less if ctx says so, but never less than
+// minQuiesce, so that a caller out of time still says goodbye to a broker
+// that reads (without it the broker publishes the Will). It returns as
+// soon as the packet is written.
 func quiesce(ctx context.Context) uint {
 	d := time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		d = min(d, time.Until(dl))
 	}
-	return uint(max(d, 0) / time.Millisecond)
+	return uint(max(d, minQuiesce) / time.Millisecond)
 }
+
+// minQuiesce is the least time Close gives the DISCONNECT packet.
+const minQuiesce = 50 * time.Millisecond
 
 // waitToken waits for tok, ctx or limit and returns tok's error if it
 // completed.

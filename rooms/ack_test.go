@@ -137,7 +137,6 @@ func TestShutdownWritesNoMarkOfUnshown(t *testing.T) {
 	}
 }
 
-
 // Our own confirmed messages are in the saved marks before they show: the
 // echo of one, coming again to the next run (the daemon stopped or crashed
 // before handling it), is not shown twice. (The saved own mark used to move

@@ -309,6 +309,14 @@ func (s *Service) retryPending(ctx context.Context) {
 // and the lease released, so the others see at once that we are gone; the
 // broker keeps each room's session, and the state file the room keys, so
 // that the next start rejoins and receives what was sent meanwhile.
+//
+// It is quick whatever answers: every room's presence and every lease are
+// handled at once, and nothing is waited for past ctx's deadline. What is
+// not done by then is done for us: a broker that did not acknowledge the
+// clear either gets it before our DISCONNECT or, missing both, publishes
+// our Will (the same empty presence); a lease not released expires. What
+// the sessions had not handled is not acknowledged, and comes again at the
+// next start.
 func (s *Service) Shutdown(ctx context.Context) {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
@@ -329,10 +337,15 @@ func (s *Service) Shutdown(ctx context.Context) {
 	s.showMu.Unlock()
 	var wg sync.WaitGroup
 	for _, r := range rs {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			s.detach(ctx, r, false)
+		}()
+		// The lease is released alongside, not after: an unreachable
+		// broker must not leave the registry no time, nor the other way.
+		go func() {
+			defer wg.Done()
 			if err := s.reg.Leave(ctx, r.id, s.credentials(r.key).Token); err != nil {
 				s.log.Warn("release lease at shutdown (it will expire)", "room", r.id, "err", err)
 			}

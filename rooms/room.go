@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"context"
 	"crypto/cipher"
 	"maps"
 	"sync"
@@ -87,6 +88,11 @@ type room struct {
 	announceMu   sync.Mutex
 	leaving      bool
 	lastAnnounce time.Time
+	// announcing ends with detach: an announcement waiting for a broker
+	// that does not answer must not hold detach (and the daemon's stop)
+	// up for its whole publishTimeout.
+	announceCtx  context.Context
+	stopAnnounce context.CancelFunc
 }
 
 // toShow is an admitted message and what acknowledges it to the broker,
@@ -105,23 +111,26 @@ type heldMessage struct {
 }
 
 func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
+	actx, stop := context.WithCancel(context.Background())
 	return &room{
-		id:         id,
-		gen:        gen,
-		key:        key,
-		aead:       newAEAD(key),
-		topics:     topicsFor(key),
-		hist:       newHistory(historyLimit),
-		seen:       newSeenSet(seenLimit),
-		members:    make(map[MemberID]string),
-		heard:      make(map[MemberID]time.Time),
-		tags:       make(map[string]MemberID),
-		marks:      make(marks),
-		prior:      make(map[MemberID]bool),
-		floors:     make(map[MemberID]Mark),
-		savedMarks: make(map[MemberID]Mark),
-		leases:     1,
-		registry:   RegistryOK,
+		announceCtx:  actx,
+		stopAnnounce: stop,
+		id:           id,
+		gen:          gen,
+		key:          key,
+		aead:         newAEAD(key),
+		topics:       topicsFor(key),
+		hist:         newHistory(historyLimit),
+		seen:         newSeenSet(seenLimit),
+		members:      make(map[MemberID]string),
+		heard:        make(map[MemberID]time.Time),
+		tags:         make(map[string]MemberID),
+		marks:        make(marks),
+		prior:        make(map[MemberID]bool),
+		floors:       make(map[MemberID]Mark),
+		savedMarks:   make(map[MemberID]Mark),
+		leases:       1,
+		registry:     RegistryOK,
 	}
 }
 

@@ -13,6 +13,10 @@ import (
 // background.
 const publishTimeout = 10 * time.Second
 
+// closeReserve is the part of detach's time kept for closing the session
+// (writing DISCONNECT) after clearing the presence.
+const closeReserve = 100 * time.Millisecond
+
 // attachOptions are what a room starts with.
 type attachOptions struct {
 	rec      Record // the registry's record, if known
@@ -125,9 +129,15 @@ func (s *Service) announce(r *room, ask bool) {
 		return
 	}
 	r.lastAnnounce = time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	ctx, cancel := context.WithTimeout(r.announceCtx, publishTimeout)
 	defer cancel()
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.presenceOf(s.me), Payload: payload, Retained: true}); err != nil {
+		if r.announceCtx.Err() != nil {
+			// detach gave up on it; its clear follows on the same
+			// connection, or the Will stands for it.
+			s.log.Debug("announce presence: given up, leaving", "room", r.id, "err", err)
+			return
+		}
 		s.log.Warn("announce presence", "room", r.id, "err", err)
 	}
 }
@@ -136,7 +146,10 @@ func (s *Service) announce(r *room, ask bool) {
 // With forget, the broker-side session is discarded too (leaving); without,
 // the broker keeps queueing for the next start (shutting down).
 func (s *Service) detach(ctx context.Context, r *room, forget bool) {
-	// Wait for an announcement under way, and stop any later one.
+	// End an announcement under way (it may be waiting for a broker that
+	// does not answer), and stop any later one. Published on the same
+	// connection as the clear below, it cannot overtake it.
+	r.stopAnnounce()
 	r.announceMu.Lock()
 	r.leaving = true
 	r.announceMu.Unlock()
@@ -147,11 +160,20 @@ func (s *Service) detach(ctx context.Context, r *room, forget bool) {
 	// While the connection is down there is nobody to tell: the broker
 	// already published our Will when it lost us.
 	if sess.Connected() {
+		// The acknowledgement is waited for within ctx, less the time
+		// Close needs to say DISCONNECT: a broker that has not answered
+		// by then still reads the clear before the DISCONNECT, in order,
+		// or, if it never reads either, publishes the Will, which clears
+		// the presence all the same.
 		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+		if dl, ok := ctx.Deadline(); ok {
+			cancel()
+			pctx, cancel = context.WithDeadline(ctx, dl.Add(-closeReserve))
+		}
 		err := sess.Publish(pctx, Packet{Topic: r.topics.presenceOf(s.me), Retained: true})
 		cancel()
 		if err != nil {
-			s.log.Warn("clear presence", "room", r.id, "err", err)
+			s.log.Warn("clear presence: not acknowledged in time; the broker has it before our DISCONNECT, or publishes our Will", "room", r.id, "err", err)
 		}
 	}
 	if err := sess.Close(ctx, forget); err != nil {

@@ -133,9 +133,14 @@ func (d *desktop) runTray(ctx context.Context, quit func()) {
 	}
 }
 
+// windowsCloseTimeout is how long the chat windows get to quit at the
+// daemon's stop before they are killed: they hold nothing to save, and the
+// stop must stay quick (see shutdownTimeout).
+const windowsCloseTimeout = 300 * time.Millisecond
+
 // close closes the chat windows.
 func (d *desktop) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), windowsCloseTimeout)
 	defer cancel()
 	d.windows.Close(ctx)
 }

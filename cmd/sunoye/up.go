@@ -17,8 +17,15 @@ import (
 	"github.com/sunoye/sunoye/web"
 )
 
-// shutdownTimeout bounds leaving the rooms cleanly on exit.
-const shutdownTimeout = 15 * time.Second
+// shutdownTimeout bounds the stop, from the moment it is asked for until
+// the rooms are left cleanly: presence cleared and leases released, in
+// every room at once. A broker or a
+// registry that has not answered by then is not waited for (the Will
+// clears the presence, the lease expires), so that Quit or SIGTERM ends
+// the daemon within a second whatever is unreachable. It is ample for a
+// broker or a registry that answers, even over a slow network (a
+// registry's fresh TLS connection takes a few round trips).
+const shutdownTimeout = 600 * time.Millisecond
 
 func newUpCmd() *cobra.Command {
 	var headless bool
@@ -153,8 +160,22 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	if err := svc.Restore(ctx, store.rooms()); err != nil {
 		return err
 	}
+	// stopAt is when the stop was asked for: the budget counts from there,
+	// taking in what runs before the rooms are left (the tray icon).
+	var stopAt time.Time
+	// The chat windows close while the rooms are left, not before; the
+	// daemon exits once both are done.
+	var windowsClosed chan struct{}
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		if windowsClosed != nil {
+			<-windowsClosed
+		}
+	}()
+	defer func() {
+		if stopAt.IsZero() {
+			stopAt = time.Now()
+		}
+		sctx, cancel := context.WithDeadline(context.Background(), stopAt.Add(shutdownTimeout))
 		defer cancel()
 		svc.Shutdown(sctx)
 		log.Info("SunOye stopped; rooms will be rejoined at the next start")
@@ -172,7 +193,13 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	if err != nil {
 		return err
 	}
-	defer d.close()
+	defer func() {
+		windowsClosed = make(chan struct{})
+		go func() {
+			defer close(windowsClosed)
+			d.close()
+		}()
+	}()
 	if !opt.headless {
 		defer d.startNotifier(runCtx)()
 		trayDone := make(chan struct{})
@@ -191,9 +218,11 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 		"rooms", len(svc.Rooms()), "socket", socketPath(st.StateDir), "headless", opt.headless)
 	select {
 	case <-ctx.Done():
+		stopAt = time.Now()
 		log.Info("stopping: leaving rooms cleanly")
 		return nil
 	case err := <-apiErr:
+		stopAt = time.Now()
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("local API: %w", err)
 		}

@@ -23,3 +23,29 @@ func (d *Daemon) Thaw(t testing.TB) {
 		t.Fatalf("testenv: SIGCONT: %v", err)
 	}
 }
+
+// Freeze stops the broker with SIGSTOP: its connections stay open and new
+// ones are accepted by the kernel, but nothing is answered, as when the
+// broker's host hangs or the network drops packets. Thaw sends SIGCONT.
+func (m *Mosquitto) Freeze(t testing.TB) {
+	t.Helper()
+	m.signal(t, syscall.SIGSTOP)
+}
+
+// Thaw wakes a frozen broker with SIGCONT.
+func (m *Mosquitto) Thaw(t testing.TB) {
+	t.Helper()
+	m.signal(t, syscall.SIGCONT)
+}
+
+func (m *Mosquitto) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc == nil {
+		t.Fatalf("testenv: mosquitto on %s is not running", m.Addr())
+	}
+	if err := m.proc.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("testenv: %v to mosquitto: %v", sig, err)
+	}
+}

@@ -143,6 +143,18 @@ func (d *Daemon) Kill(t testing.TB) {
 	<-d.proc.exited
 }
 
+// Signal sends sig to the daemon without waiting; Done tells when it has
+// exited. For tests that time or watch a stop themselves.
+func (d *Daemon) Signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if err := d.proc.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("testenv: signal the daemon: %v", err)
+	}
+}
+
+// Done is closed once the daemon (of the latest Start) has exited.
+func (d *Daemon) Done() <-chan struct{} { return d.proc.exited }
+
 // PID is the daemon's process id.
 func (d *Daemon) PID() int { return d.proc.cmd.Process.Pid }
 
