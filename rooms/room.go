@@ -79,6 +79,9 @@ type room struct {
 	// showing is set while a showLoop runs for them.
 	toShow  []toShow
 	showing bool
+	// ownPending are our messages waiting for the broker's confirmation,
+	// and whether their echo came meanwhile.
+	ownPending map[string]bool
 
 	// announcing is set while a reannounce goroutine runs; announceWanted
 	// asks it for one more announcement (see Service.reannounce).
@@ -129,6 +132,7 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		prior:        make(map[MemberID]bool),
 		floors:       make(map[MemberID]Mark),
 		savedMarks:   make(map[MemberID]Mark),
+		ownPending:   make(map[string]bool),
 		leases:       1,
 		registry:     RegistryOK,
 	}
@@ -415,6 +419,9 @@ func (r *room) reject() uint64 {
 func (r *room) queueShow(m Message, sender MemberID, b body, handled func(), now time.Time) (start bool) {
 	r.mu.Lock()
 	if !r.seen.add(m.ID) {
+		if _, ok := r.ownPending[m.ID]; ok {
+			r.ownPending[m.ID] = true // our echo, before the confirmation
+		}
 		r.mu.Unlock()
 		handled()
 		return false // a redelivery or our own echo: already shown
@@ -544,6 +551,7 @@ func (r *room) nextOwn(id string) (seq uint64, sess Session) {
 	defer r.mu.Unlock()
 	r.seq++
 	r.seen.add(id)
+	r.ownPending[id] = false
 	return r.seq, r.sess
 }
 
@@ -558,12 +566,25 @@ func (r *room) confirmOwn(self MemberID, run, seq uint64) {
 	r.savedMarks[self] = *own
 }
 
+// sentOwn ends the wait for our message id's confirmation.
+func (r *room) sentOwn(id string) {
+	r.mu.Lock()
+	delete(r.ownPending, id)
+	r.mu.Unlock()
+}
+
 // unsend takes our message back: not confirmed by the broker, it may
-// still go out, and its echo must then be shown.
-func (r *room) unsend(id string) {
+// still go out, and its echo must then be shown. It reports whether the
+// echo came already: then the message went out after all.
+func (r *room) unsend(id string) (echoed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.seen.forget(id)
+	echoed = r.ownPending[id]
+	delete(r.ownPending, id)
+	if !echoed {
+		r.seen.forget(id)
+	}
+	return echoed
 }
 
 // addOwn puts our own confirmed message in the history.

@@ -48,9 +48,8 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
 
-	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil {
-		// If it still goes out later, let its echo into the history.
-		r.unsend(m.ID)
+	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil && !r.unsend(m.ID) {
+		// If it still goes out later, its echo goes into the history.
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return Message{}, fmt.Errorf("send to room %s: not yet confirmed by the broker; it will be sent when the connection returns: %w", id, err)
 		}
@@ -59,6 +58,7 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	// Confirmed: marked, and the mark on disk before it shows, so that
 	// its echo, coming again to the next run (after a stop or a crash
 	// before the echo was handled), is not shown twice.
+	r.sentOwn(m.ID)
 	r.confirmOwn(s.me, run, seq)
 	s.showMu.RLock()
 	saved := s.persist()
