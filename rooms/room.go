@@ -80,8 +80,8 @@ type room struct {
 	toShow  []toShow
 	showing bool
 	// ownPending are our messages waiting for the broker's confirmation,
-	// and whether their echo came meanwhile.
-	ownPending map[string]bool
+	// with the acknowledgement of their echo if it came meanwhile.
+	ownPending map[string]func()
 
 	// announcing is set while a reannounce goroutine runs; announceWanted
 	// asks it for one more announcement (see Service.reannounce).
@@ -132,7 +132,7 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		prior:        make(map[MemberID]bool),
 		floors:       make(map[MemberID]Mark),
 		savedMarks:   make(map[MemberID]Mark),
-		ownPending:   make(map[string]bool),
+		ownPending:   make(map[string]func()),
 		leases:       1,
 		registry:     RegistryOK,
 	}
@@ -419,8 +419,12 @@ func (r *room) reject() uint64 {
 func (r *room) queueShow(m Message, sender MemberID, b body, handled func(), now time.Time) (start bool) {
 	r.mu.Lock()
 	if !r.seen.add(m.ID) {
-		if _, ok := r.ownPending[m.ID]; ok {
-			r.ownPending[m.ID] = true // our echo, before the confirmation
+		if ack, ok := r.ownPending[m.ID]; ok && ack == nil {
+			// Our echo, before the confirmation: acknowledged once the
+			// message is ours for good (see sentOwn).
+			r.ownPending[m.ID] = handled
+			r.mu.Unlock()
+			return false
 		}
 		r.mu.Unlock()
 		handled()
@@ -551,7 +555,7 @@ func (r *room) nextOwn(id string) (seq uint64, sess Session) {
 	defer r.mu.Unlock()
 	r.seq++
 	r.seen.add(id)
-	r.ownPending[id] = false
+	r.ownPending[id] = nil
 	return r.seq, r.sess
 }
 
@@ -566,11 +570,18 @@ func (r *room) confirmOwn(self MemberID, run, seq uint64) {
 	r.savedMarks[self] = *own
 }
 
-// sentOwn ends the wait for our message id's confirmation.
+// sentOwn ends the wait for our message id's confirmation; its echo, if
+// it came meanwhile, is acknowledged now (the caller has saved its mark):
+// had the daemon stopped before, the echo would come to the next run, and
+// show there.
 func (r *room) sentOwn(id string) {
 	r.mu.Lock()
+	ack := r.ownPending[id]
 	delete(r.ownPending, id)
 	r.mu.Unlock()
+	if ack != nil {
+		ack()
+	}
 }
 
 // unsend takes our message back: not confirmed by the broker, it may
@@ -579,9 +590,9 @@ func (r *room) sentOwn(id string) {
 func (r *room) unsend(id string) (echoed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	echoed = r.ownPending[id]
-	delete(r.ownPending, id)
+	echoed = r.ownPending[id] != nil
 	if !echoed {
+		delete(r.ownPending, id)
 		r.seen.forget(id)
 	}
 	return echoed

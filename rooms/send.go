@@ -58,15 +58,20 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	// Confirmed: marked, and the mark on disk before it shows, so that
 	// its echo, coming again to the next run (after a stop or a crash
 	// before the echo was handled), is not shown twice.
-	r.sentOwn(m.ID)
-	r.confirmOwn(s.me, run, seq)
+	// Under showMu, as a batch of others' messages: Shutdown's last write
+	// takes the mark only with the message shown.
 	s.showMu.RLock()
+	r.confirmOwn(s.me, run, seq)
 	saved := s.persist()
+	if saved {
+		r.addOwn(m)
+		r.sentOwn(m.ID)
+	}
 	s.showMu.RUnlock()
 	if !saved {
+		// Its echo, not acknowledged, shows it at the next start.
 		return Message{}, fmt.Errorf("send to room %s: sent, but SunOye is stopping", id)
 	}
-	r.addOwn(m)
 	s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})
 	return m, nil
 }
