@@ -33,6 +33,20 @@ type Mark struct {
 	Seq uint64 `json:"seq"`
 	// Window has bit i set if message Seq-i of the run was shown.
 	Window bitWindow `json:"window"`
+	// Prev is the same of the sender's run before Run: its messages may
+	// still come after the new run's first (a member's own, sent just
+	// before a restart and not yet acknowledged, comes again after the
+	// restart's first send). Earlier runs than that are over.
+	Prev *Mark `json:"prev,omitempty"`
+}
+
+// clone returns a copy that shares nothing with m.
+func (m Mark) clone() Mark {
+	if m.Prev != nil {
+		p := *m.Prev
+		m.Prev = &p
+	}
+	return m
 }
 
 // bitWindow is markWindow bits; bit i is bit i%64 of word i/64.
@@ -67,9 +81,18 @@ func (w *bitWindow) shift(d uint64) {
 func (m *Mark) accept(run, seq uint64) bool {
 	switch {
 	case run < m.Run:
+		if m.Prev != nil && run == m.Prev.Run {
+			return m.Prev.accept(run, seq)
+		}
 		return false
 	case run > m.Run:
-		*m = Mark{Run: run, Seq: seq}
+		var prev *Mark
+		if m.Run != 0 {
+			p := *m
+			p.Prev = nil
+			prev = &p
+		}
+		*m = Mark{Run: run, Seq: seq, Prev: prev}
 		m.Window.set(0)
 		return true
 	case seq > m.Seq:
@@ -90,6 +113,10 @@ func (m *Mark) accept(run, seq uint64) bool {
 // for our own message whose publication was not confirmed (its echo, if
 // it goes out after all, must be shown).
 func (m *Mark) forget(run, seq uint64) {
+	if m.Prev != nil && run == m.Prev.Run {
+		m.Prev.forget(run, seq)
+		return
+	}
 	if run == m.Run && seq <= m.Seq && m.Seq-seq < markWindow {
 		m.Window.unset(m.Seq - seq)
 	}
@@ -130,7 +157,7 @@ func (ms marks) evict() {
 func (ms marks) snapshot() map[MemberID]Mark {
 	out := make(map[MemberID]Mark, len(ms))
 	for m, mk := range ms {
-		out[m] = *mk
+		out[m] = mk.clone()
 	}
 	return out
 }
@@ -138,7 +165,8 @@ func (ms marks) snapshot() map[MemberID]Mark {
 func marksFrom(saved map[MemberID]Mark) marks {
 	ms := make(marks, len(saved))
 	for m, mk := range maps.All(saved) {
-		ms[m] = &mk
+		c := mk.clone() // the saved ones stay as they are
+		ms[m] = &c
 	}
 	return ms
 }
@@ -160,6 +188,9 @@ const maxHeld = 256
 // as too old to show): of an earlier run, further behind than the window,
 // or marked in it.
 func (m Mark) Covers(run, seq uint64) bool {
+	if m.Prev != nil && run == m.Prev.Run {
+		return m.Prev.Covers(run, seq)
+	}
 	if run != m.Run {
 		return run < m.Run
 	}

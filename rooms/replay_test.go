@@ -180,7 +180,7 @@ func TestMark(t *testing.T) {
 	}{
 		{5, 1, true}, {5, 1, false}, {5, 70, true}, {5, 2, true}, {5, 2, false},
 		{5, 2000, true}, {5, 1500, true}, {5, 1500, false}, {5, 3, false}, // 3 is beyond the window behind 2000
-		{5, 1999, true}, {5, 1999, false}, {4, 3000, false}, {6, 1, true}, {5, 2001, false},
+		{5, 1999, true}, {5, 1999, false}, {4, 3000, false}, {6, 1, true}, {5, 2001, true}, {5, 2001, false},
 	}
 	for _, s := range steps {
 		if got := m.accept(s.run, s.seq); got != s.want {
@@ -190,6 +190,14 @@ func TestMark(t *testing.T) {
 	m.forget(6, 1)
 	if !m.accept(6, 1) {
 		t.Error("a forgotten message is not accepted again")
+	}
+	// The run before the newest still takes its late messages, once;
+	// older runs none.
+	if !m.accept(5, 2002) || m.accept(5, 2002) || m.accept(4, 1) {
+		t.Errorf("previous run's messages: %+v", m)
+	}
+	if !m.Covers(5, 2002) || m.Covers(5, 2003) || !m.Covers(4, 9) || m.Covers(6, 2) {
+		t.Errorf("Covers: %+v", m)
 	}
 }
 

@@ -567,7 +567,7 @@ func (r *room) confirmOwn(self MemberID, run, seq uint64) {
 	defer r.mu.Unlock()
 	own := r.marks.get(self)
 	own.accept(run, seq)
-	r.savedMarks[self] = *own
+	r.savedMarks[self] = own.clone()
 }
 
 // sentOwn ends the wait for our message id's confirmation; its echo, if
