@@ -43,7 +43,11 @@ trying SunOye on one machine; point --broker and --db at a shared broker and
 MySQL to chat with others.
 
 SIGINT or SIGTERM leave the rooms cleanly (presence cleared, memberships
-released); the rooms are rejoined at the next start.`,
+released) and end the daemon within a second, even with the broker or the
+registry unreachable: what they have not answered by then is left to the
+broker (it publishes the member's Will) and to the lease's expiry. The
+rooms are rejoined at the next start, and messages not yet shown come
+again then.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			// First of all, before a password is read: keep other
