@@ -40,6 +40,22 @@ type Mark struct {
 	Prev *Mark `json:"prev,omitempty"`
 }
 
+// begin starts run as the sender's newest, with nothing of it shown yet,
+// and reports whether it was not already.
+func (m *Mark) begin(run uint64) bool {
+	if run <= m.Run {
+		return false
+	}
+	var prev *Mark
+	if m.Run != 0 {
+		p := *m
+		p.Prev = nil
+		prev = &p
+	}
+	*m = Mark{Run: run, Prev: prev}
+	return true
+}
+
 // clone returns a copy that shares nothing with m.
 func (m Mark) clone() Mark {
 	if m.Prev != nil {
@@ -86,13 +102,8 @@ func (m *Mark) accept(run, seq uint64) bool {
 		}
 		return false
 	case run > m.Run:
-		var prev *Mark
-		if m.Run != 0 {
-			p := *m
-			p.Prev = nil
-			prev = &p
-		}
-		*m = Mark{Run: run, Seq: seq, Prev: prev}
+		m.begin(run)
+		m.Seq = seq
 		m.Window.set(0)
 		return true
 	case seq > m.Seq:

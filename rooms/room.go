@@ -570,6 +570,21 @@ func (r *room) confirmOwn(self MemberID, run, seq uint64) {
 	r.savedMarks[self] = own.clone()
 }
 
+// beginOwnRun makes this run our newest in the room's marks, and reports
+// whether it was not already: the caller saves it before our first
+// message of the run goes out, so that the echo of a message of the run
+// before (cut short by a crash) is still taken when it comes again.
+func (r *room) beginOwnRun(self MemberID, run uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	own := r.marks.get(self)
+	if !own.begin(run) {
+		return false
+	}
+	r.savedMarks[self] = own.clone()
+	return true
+}
+
 // sentOwn ends the wait for our message id's confirmation; its echo, if
 // it came meanwhile, is acknowledged now (the caller has saved its mark):
 // had the daemon stopped before, the echo would come to the next run, and

@@ -40,6 +40,11 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	// that the broker's echo, which may come before the acknowledgement,
 	// is not shown a second time in this run.
 	run := s.cfg.Run
+	if r.beginOwnRun(s.me, run) {
+		s.showMu.RLock()
+		s.persist()
+		s.showMu.RUnlock()
+	}
 	seq, sess := r.nextOwn(m.ID)
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
 		Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq,
