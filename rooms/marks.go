@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -33,11 +34,12 @@ type Mark struct {
 	Seq uint64 `json:"seq"`
 	// Window has bit i set if message Seq-i of the run was shown.
 	Window bitWindow `json:"window"`
-	// Prev is the same of the sender's run before Run: its messages may
-	// still come after the new run's first (a member's own, sent just
-	// before a restart and not yet acknowledged, comes again after the
-	// restart's first send). Earlier runs than that are over.
-	Prev *Mark `json:"prev,omitempty"`
+	// Prev are the same of the sender's runs before Run, newest first, at
+	// most maxPrevRuns: their messages may still come after a newer run's
+	// first (a member's own, sent just before a crash and not yet
+	// acknowledged, comes again after the restarts' first sends). Earlier
+	// runs than those are over.
+	Prev []Mark `json:"prev,omitempty"`
 }
 
 // begin starts run as the sender's newest, with nothing of it shown yet,
@@ -46,22 +48,32 @@ func (m *Mark) begin(run uint64) bool {
 	if run <= m.Run {
 		return false
 	}
-	var prev *Mark
+	prev := m.Prev
 	if m.Run != 0 {
 		p := *m
 		p.Prev = nil
-		prev = &p
+		prev = append([]Mark{p}, prev...)
 	}
-	*m = Mark{Run: run, Prev: prev}
+	*m = Mark{Run: run, Prev: prev[:min(len(prev), maxPrevRuns)]}
 	return true
+}
+
+// maxPrevRuns is how many runs before the newest a Mark keeps.
+const maxPrevRuns = 4
+
+// prev returns the mark of an earlier run, if kept.
+func (m *Mark) prev(run uint64) *Mark {
+	for i := range m.Prev {
+		if m.Prev[i].Run == run {
+			return &m.Prev[i]
+		}
+	}
+	return nil
 }
 
 // clone returns a copy that shares nothing with m.
 func (m Mark) clone() Mark {
-	if m.Prev != nil {
-		p := *m.Prev
-		m.Prev = &p
-	}
+	m.Prev = slices.Clone(m.Prev)
 	return m
 }
 
@@ -97,8 +109,8 @@ func (w *bitWindow) shift(d uint64) {
 func (m *Mark) accept(run, seq uint64) bool {
 	switch {
 	case run < m.Run:
-		if m.Prev != nil && run == m.Prev.Run {
-			return m.Prev.accept(run, seq)
+		if p := m.prev(run); p != nil {
+			return p.accept(run, seq)
 		}
 		return false
 	case run > m.Run:
@@ -124,8 +136,8 @@ func (m *Mark) accept(run, seq uint64) bool {
 // for our own message whose publication was not confirmed (its echo, if
 // it goes out after all, must be shown).
 func (m *Mark) forget(run, seq uint64) {
-	if m.Prev != nil && run == m.Prev.Run {
-		m.Prev.forget(run, seq)
+	if p := m.prev(run); p != nil {
+		p.forget(run, seq)
 		return
 	}
 	if run == m.Run && seq <= m.Seq && m.Seq-seq < markWindow {
@@ -199,8 +211,8 @@ const maxHeld = 256
 // as too old to show): of an earlier run, further behind than the window,
 // or marked in it.
 func (m Mark) Covers(run, seq uint64) bool {
-	if m.Prev != nil && run == m.Prev.Run {
-		return m.Prev.Covers(run, seq)
+	if p := m.prev(run); p != nil {
+		return p.Covers(run, seq)
 	}
 	if run != m.Run {
 		return run < m.Run
