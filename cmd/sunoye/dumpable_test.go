@@ -4,11 +4,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sunoye/sunoye/internal/testenv"
 )
@@ -54,9 +56,15 @@ func TestDaemonNotDumpable(t *testing.T) {
 		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 		return string(out), err
 	}
-	if out, err := read(control.Process.Pid, "environ"); err != nil || !strings.Contains(out, marker) {
-		t.Fatalf("cat /proc/PID/environ of a dumpable process of the same user: %v, %q", err, out)
-	}
+	// Until setpriv has dropped its capabilities and run sleep, the
+	// control is not dumpable either (credentials that change make a
+	// process undumpable until its next exec): wait for that.
+	eventually(t, 20*time.Second, func() error {
+		if out, err := read(control.Process.Pid, "environ"); err != nil || !strings.Contains(out, marker) {
+			return fmt.Errorf("cat /proc/PID/environ of a dumpable process of the same user: %v, %q", err, out)
+		}
+		return nil
+	})
 	for _, file := range []string{"environ", "mem"} {
 		out, err := read(d.PID(), file)
 		if err == nil || !strings.Contains(out, "Permission denied") {
