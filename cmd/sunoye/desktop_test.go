@@ -170,6 +170,18 @@ func TestDesktop(t *testing.T) {
 	if _, ok := findRoom(roomsJSON(t, asha), inv.Room); !ok {
 		t.Fatal("closing the window left the room")
 	}
+	// The X window goes first, the window's process a moment later: until
+	// the daemon has reaped it, the room's window counts as open, and
+	// `sunoye open` would bring that one to the front. A person does not
+	// click that fast; wait for it, as they do.
+	eventually(t, 20*time.Second, func() error {
+		for _, pid := range processTree(asha.PID())[1:] {
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "sunoye-window" {
+				return fmt.Errorf("the window's process %d is still there", pid)
+			}
+		}
+		return nil
+	})
 	must(t, asha, "open", inv.Room)
 	eventually(t, 30*time.Second, func() error {
 		if out, _ := xdotool("search", "--name", "room "+inv.Room).Output(); len(strings.Fields(string(out))) != 1 {
