@@ -620,7 +620,6 @@ func readChaosState(t *testing.T, dir, room string) (uint64, map[rooms.MemberID]
 	return st.Run, nil
 }
 
-
 // saveLogs writes every daemon's whole log to the test's artifact
 // directory (kept with go test -artifacts).
 func saveLogs(t *testing.T, ds []*testenv.Daemon) {
