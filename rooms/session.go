@@ -380,7 +380,8 @@ func (s *Service) onPresence(r *room, tag string, p Packet) error {
 		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
 	}
 	if learn {
-		s.persist()
+		// Floors are not saved (they decide only the short hold after a
+		// join): nothing to write here.
 		s.releaseHeld(r, sender)
 	}
 	if b.Ask {
