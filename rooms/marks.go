@@ -14,9 +14,10 @@ import (
 // that run. A receiver keeps, per sender, a Mark of how far it has shown
 // that sender's messages, writes it to the state file before it shows
 // them (so a crash cannot forget it), and shows a message only if its
-// place is new. A member who joins learns the others' marks from their
-// presence, which carries the sender's current run and sequence number,
-// and which members send again when someone joins (see announce).
+// place is new. A member who joins knows no marks yet: a message stamped
+// before the join is held until its sender's live presence (which members
+// send again when someone joins, see announce) says where the sender's
+// sequence stood (see room.admit).
 
 // markWindow is how far behind a sender's newest message a late one may
 // still arrive and be shown: a sender's concurrent sends, one of them
