@@ -335,6 +335,9 @@ func (s *Service) Shutdown(ctx context.Context) {
 	s.stopped = true
 	s.mu.Unlock()
 	s.showMu.Unlock()
+	// Every message shown (and its event) came before the stop, under
+	// showMu; none comes after.
+	s.showEndedOnce.Do(func() { close(s.showEnded) })
 	var wg sync.WaitGroup
 	for _, r := range rs {
 		wg.Add(2)

@@ -82,6 +82,9 @@ type room struct {
 	// ownPending are our messages waiting for the broker's confirmation,
 	// with the acknowledgement of their echo if it came meanwhile.
 	ownPending map[string]func()
+	// ownRunOnDisk is the run a write of the state file holds as our
+	// newest in the room (see beginOwnRun).
+	ownRunOnDisk uint64
 
 	// announcing is set while a reannounce goroutine runs; announceWanted
 	// asks it for one more announcement (see Service.reannounce).
@@ -561,28 +564,46 @@ func (r *room) nextOwn(id string) (seq uint64, sess Session) {
 
 // confirmOwn marks our message (run, seq), confirmed by the broker, as
 // shown, in the marks and in those the state file gets: our own mark
-// moves only with confirmed messages.
+// moves only with confirmed messages. The saved mark moves by itself, not
+// as a copy of the admission mark, which may hold the echo of an earlier
+// run's message (one a stop or a crash cut short) admitted and not shown
+// yet: on disk, that echo would pass for shown, and when the broker sends
+// it again to the next run, for a replay.
 func (r *room) confirmOwn(self MemberID, run, seq uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	own := r.marks.get(self)
-	own.accept(run, seq)
-	r.savedMarks[self] = own.clone()
+	r.marks.get(self).accept(run, seq)
+	saved := r.savedMarks[self].clone()
+	saved.accept(run, seq)
+	r.savedMarks[self] = saved
 }
 
 // beginOwnRun makes this run our newest in the room's marks, and reports
-// whether it was not already: the caller saves it before our first
-// message of the run goes out, so that the echo of a message of the run
-// before (cut short by a crash) is still taken when it comes again.
+// whether the state file may not have it yet: the caller saves it, and
+// then calls ownRunSaved, before our first message of the run goes out,
+// so that the echo of a message of the run before (cut short by a crash
+// or a stop) is still taken when it comes again — a message of a run the
+// mark does not know, older than its newest, passes for a replay. As in
+// confirmOwn, the saved mark moves by itself.
 func (r *room) beginOwnRun(self MemberID, run uint64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	own := r.marks.get(self)
-	if !own.begin(run) {
+	if r.ownRunOnDisk == run {
 		return false
 	}
-	r.savedMarks[self] = own.clone()
+	r.marks.get(self).begin(run)
+	saved := r.savedMarks[self].clone()
+	saved.begin(run)
+	r.savedMarks[self] = saved
 	return true
+}
+
+// ownRunSaved records that a write of the state file holds run as our
+// newest.
+func (r *room) ownRunSaved(run uint64) {
+	r.mu.Lock()
+	r.ownRunOnDisk = run
+	r.mu.Unlock()
 }
 
 // sentOwn ends the wait for our message id's confirmation; its echo, if

@@ -12,6 +12,9 @@ import (
 // maxSendWait bounds Send for a caller without a deadline.
 const maxSendWait = time.Minute
 
+// errStopping: Shutdown has begun; nothing more is written or shown.
+var errStopping = errors.New("SunOye is stopping")
+
 // Send publishes text to room id and returns the message as others will
 // see it. It returns once the broker has acknowledged the message (QoS 1)
 // or ctx ends; in the latter case the message may still go out when the
@@ -42,8 +45,15 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	run := s.cfg.Run
 	if r.beginOwnRun(s.me, run) {
 		s.showMu.RLock()
-		s.persist()
+		saved := s.persist()
 		s.showMu.RUnlock()
+		if !saved {
+			// Not a word out before the run is on disk: its echo, coming
+			// to the next run after a newer run's first send, would pass
+			// for a replay and never show.
+			return Message{}, fmt.Errorf("send to room %s: not sent: %w", id, errStopping)
+		}
+		r.ownRunSaved(run)
 	}
 	seq, sess := r.nextOwn(m.ID)
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
@@ -65,19 +75,22 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	// before the echo was handled), is not shown twice.
 	// Under showMu, as a batch of others' messages: Shutdown's last write
 	// takes the mark only with the message shown.
+	// The event goes out under showMu too: once Shutdown has stopped the
+	// showing, every message shown is in the followers' streams (see
+	// Service.Stopped).
 	s.showMu.RLock()
 	r.confirmOwn(s.me, run, seq)
 	saved := s.persist()
 	if saved {
 		r.addOwn(m)
 		r.sentOwn(m.ID)
+		s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})
 	}
 	s.showMu.RUnlock()
 	if !saved {
 		// Its echo, not acknowledged, shows it at the next start.
-		return Message{}, fmt.Errorf("send to room %s: sent, but SunOye is stopping", id)
+		return Message{}, fmt.Errorf("send to room %s: sent, but %w", id, errStopping)
 	}
-	s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})
 	return m, nil
 }
 

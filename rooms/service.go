@@ -111,7 +111,11 @@ type Service struct {
 	notifier Notifier
 	dbDown   bool
 	stopped  bool // after Shutdown: the saved rooms must stay as they were
-	failures map[ID]*failures
+	// showEnded is closed once Shutdown has stopped the showing (see
+	// ShowingEnded).
+	showEnded     chan struct{}
+	showEndedOnce sync.Once
+	failures      map[ID]*failures
 
 	notes *noteQueue // incoming messages to notify about
 
@@ -177,6 +181,7 @@ func NewService(cfg Config, reg Registry, tr Transport, store StateStore) (*Serv
 		notes:     newNoteQueue(),
 		kdfSlots:  make(chan struct{}, kdfParallel),
 		pending:   make(map[ID]SavedRoom),
+		showEnded: make(chan struct{}),
 	}, nil
 }
 
@@ -202,6 +207,13 @@ func (s *Service) SetNotifier(n Notifier) {
 // subscription. The channel is closed if the subscriber falls more than buf
 // events behind.
 func (s *Service) Subscribe(buf int) (<-chan Event, func()) { return s.hub.subscribe(buf) }
+
+// ShowingEnded is closed once Shutdown has stopped showing messages: every
+// message shown in this run is by then in the channels of the subscribers
+// that were not cut off, and none comes after it. A follower (`sunoye
+// tail`) writes out what its channel still holds and ends: what a clean
+// stop showed, it has seen.
+func (s *Service) ShowingEnded() <-chan struct{} { return s.showEnded }
 
 // Invite is what someone needs to join a room.
 type Invite struct {

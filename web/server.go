@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 
 	"github.com/sunoye/sunoye/rooms"
 )
@@ -34,6 +35,12 @@ type Server struct {
 	opener   opener    // POST /v1/open; see SetOpener
 	launcher launcher  // POST /v1/launch; see SetLauncher
 	estimate Estimator // POST /v1/rooms with a chosen password; see SetEstimator
+
+	// follows counts the message streams open (see messages); followsEnded
+	// is closed when it falls to zero (see FollowsEnded).
+	followsMu    sync.Mutex
+	follows      int
+	followsEnded chan struct{}
 }
 
 // Estimator estimates how hard a chosen password is to guess.
@@ -67,6 +74,46 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/events", s.events)
 	s.mux.HandleFunc("POST /v1/open", s.open)
 	s.mux.HandleFunc("POST /v1/launch", s.launch)
+}
+
+// FollowsEnded returns a channel closed once no message stream (`sunoye
+// tail`, GET /v1/rooms/ROOM/messages?follow=1) is open. Once the Service's
+// showing has ended (rooms.Service.ShowingEnded), each stream writes what
+// it still holds and ends: a daemon that waits for this before it exits
+// lets its followers see every message it showed.
+func (s *Server) FollowsEnded() <-chan struct{} {
+	s.followsMu.Lock()
+	defer s.followsMu.Unlock()
+	if s.followsEnded == nil {
+		s.followsEnded = make(chan struct{})
+		if s.follows == 0 {
+			close(s.followsEnded)
+		}
+	}
+	return s.followsEnded
+}
+
+// followBegins and followEnds count a message stream.
+func (s *Server) followBegins() {
+	s.followsMu.Lock()
+	defer s.followsMu.Unlock()
+	if s.follows == 0 && s.followsEnded != nil {
+		select {
+		case <-s.followsEnded:
+			s.followsEnded = nil // a new wait, for this one
+		default:
+		}
+	}
+	s.follows++
+}
+
+func (s *Server) followEnds() {
+	s.followsMu.Lock()
+	defer s.followsMu.Unlock()
+	s.follows--
+	if s.follows == 0 && s.followsEnded != nil {
+		close(s.followsEnded)
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -38,6 +38,8 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	s.followBegins()
+	defer s.followEnds()
 	// Subscribe before reading the history, so nothing falls between the
 	// two; the ids already written filter the overlap.
 	events, cancel := s.svc.Subscribe(1024)
@@ -66,30 +68,54 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	if flusher != nil {
 		flusher.Flush()
 	}
+	// write writes e if it is a message of the room not written yet, and
+	// reports whether the stream goes on.
+	write := func(e rooms.Event) bool {
+		if e.Room != id {
+			return true
+		}
+		switch e.Kind {
+		case rooms.EventLeft, rooms.EventClosed:
+			return false
+		case rooms.EventMessage:
+			if _, dup := written[e.Message.ID]; dup {
+				return true
+			}
+			if enc.Encode(NewMessageJSON(*e.Message)) != nil {
+				return false
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		return true
+	}
+	ended := s.svc.ShowingEnded()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-ended:
+			// The daemon is stopping and shows nothing more: what it
+			// showed is in events; write it out and end, so that the
+			// client has seen every message the stop showed (and whose
+			// mark it saved) before the process goes.
+			for {
+				select {
+				case e, ok := <-events:
+					if !ok || !write(e) {
+						return
+					}
+				default:
+					return
+				}
+			}
 		case e, ok := <-events:
 			if !ok {
 				return // fell behind: the client re-reads the history
 			}
-			if e.Room != id {
-				continue
-			}
-			switch e.Kind {
-			case rooms.EventLeft, rooms.EventClosed:
+			if !write(e) {
 				return
-			case rooms.EventMessage:
-				if _, dup := written[e.Message.ID]; dup {
-					continue
-				}
-				if enc.Encode(NewMessageJSON(*e.Message)) != nil {
-					return
-				}
-				if flusher != nil {
-					flusher.Flush()
-				}
 			}
 		}
 	}

@@ -247,7 +247,7 @@ func TestChaos(t *testing.T) {
 		for _, i := range us {
 			var shownBy []string
 			for _, m := range ms {
-				if m.showsNumber(name, i) {
+				if m.showsNumber(name, i) || m.killedShowing(name, i) > 0 {
 					shownBy = append(shownBy, m.name)
 				}
 			}
@@ -483,7 +483,8 @@ func (m *chaosMember) killedShowing(name string, i int) int {
 		return 0
 	}
 	p, ok := s.position(i)
-	if !ok {
+	cut, wasCut := s.cutPosition(i)
+	if !ok && !wasCut {
 		return 0
 	}
 	id := m.c.id(name)
@@ -494,23 +495,30 @@ func (m *chaosMember) killedShowing(name string, i int) int {
 	suffix := func(k int) bool {
 		return !slices.ContainsFunc(m.order[name], func(s shownIn) bool { return s.run == k && s.i > i })
 	}
+	// marked reports whether run k's state file marks p and the one it
+	// started with did not.
+	marked := func(k int, p position) bool {
+		after, ok := m.marksAt[k+1]
+		return ok && id != "" && after[id].Covers(p.runNo, p.seq) && !m.marksAt[k][id].Covers(p.runNo, p.seq)
+	}
 	if name == m.name {
 		// Our own message: shown when the send was answered, by the run
-		// that answered it.
-		if m.endedBy[p.run] == "SIGKILL" && suffix(p.run) {
+		// that answered it; or, if the SIGKILL cut the send short, once
+		// the run saved its mark (the broker had confirmed it), which it
+		// does just before it shows it.
+		switch {
+		case ok && m.endedBy[p.run] == "SIGKILL" && suffix(p.run):
 			return p.run
+		case wasCut && m.endedBy[cut.run] == "SIGKILL" && suffix(cut.run) && marked(cut.run, cut):
+			return cut.run
 		}
 		return 0
 	}
-	if id == "" {
+	if !ok {
 		return 0
 	}
 	for k, how := range m.endedBy {
-		after, ok := m.marksAt[k+1]
-		if how != "SIGKILL" || !ok {
-			continue
-		}
-		if after[id].Covers(p.runNo, p.seq) && !m.marksAt[k][id].Covers(p.runNo, p.seq) && suffix(k) {
+		if how == "SIGKILL" && marked(k, p) && suffix(k) {
 			return k
 		}
 	}
@@ -582,6 +590,8 @@ func (m *chaosMember) report(want map[string][]int) string {
 			fmt.Fprintf(&b, "\n  %s: shown by runs %v; %s", seqText(name, i), runs, s.when(i))
 			if known {
 				fmt.Fprintf(&b, " (sender's run %d, seq %d); %s", p.runNo, p.seq, m.markedBy(name, p))
+			} else if p, cut := s.cutPosition(i); cut {
+				fmt.Fprintf(&b, " (cut short; if numbered, sender's run %d, seq %d); %s", p.runNo, p.seq, m.markedBy(name, p))
 			}
 		}
 	}
@@ -658,6 +668,7 @@ type chaosSender struct {
 	unsure   []int            // numbers whose send a fault cut short
 	problems []string         // sends that failed without a fault
 	pos      map[int]position // number → where it stands in the daemon's sequence, when known
+	cutPos   map[int]position // unsure number → where it stands if its daemon numbered it
 	times    map[int]string   // number → when its send started and ended, for failure reports
 }
 
@@ -670,7 +681,7 @@ type position struct {
 }
 
 func startChaosSender(ctx context.Context, t *testing.T, m *chaosMember, stop <-chan struct{}) *chaosSender {
-	s := &chaosSender{name: m.name, m: m, done: make(chan struct{}), pos: make(map[int]position), times: make(map[int]string)}
+	s := &chaosSender{name: m.name, m: m, done: make(chan struct{}), pos: make(map[int]position), cutPos: make(map[int]position), times: make(map[int]string)}
 	bin := testenv.Sunoye(t)
 	go func() {
 		defer close(s.done)
@@ -722,10 +733,14 @@ func startChaosSender(ctx context.Context, t *testing.T, m *chaosMember, stop <-
 			case code == exitNoDaemon || code == exitNotJoined:
 				// Not taken: the same number again once the daemon is up.
 			case faulted:
-				known = false // it may have been numbered or not
 				s.mu.Lock()
 				s.unsure = append(s.unsure, i)
+				if known && runAfter == run {
+					// If the daemon numbered it, it is the next of the run.
+					s.cutPos[i] = position{run: run, runNo: runNo, seq: seq + 1}
+				}
 				s.mu.Unlock()
+				known = false // it may have been numbered or not
 				i++
 			default:
 				known = false
@@ -817,6 +832,14 @@ func (s *chaosSender) position(i int) (position, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.pos[i]
+	return p, ok
+}
+
+// cutPosition is where unsure message i stands if its daemon numbered it.
+func (s *chaosSender) cutPosition(i int) (position, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.cutPos[i]
 	return p, ok
 }
 

@@ -27,6 +27,11 @@ import (
 // registry's fresh TLS connection takes a few round trips).
 const shutdownTimeout = 600 * time.Millisecond
 
+// followsDrain bounds how long, after the rooms are left, the daemon waits
+// for the followers' message streams to write out what the stop showed:
+// microseconds, unless a follower stopped reading.
+const followsDrain = 300 * time.Millisecond
+
 func newUpCmd() *cobra.Command {
 	var headless bool
 	var leaseTTL time.Duration
@@ -175,6 +180,7 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 			<-windowsClosed
 		}
 	}()
+	var api *web.Server
 	defer func() {
 		if stopAt.IsZero() {
 			stopAt = time.Now()
@@ -182,12 +188,21 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 		sctx, cancel := context.WithDeadline(context.Background(), stopAt.Add(shutdownTimeout))
 		defer cancel()
 		svc.Shutdown(sctx)
+		if api != nil {
+			// What the stop showed (and marked shown on disk) reaches the
+			// followers (`sunoye tail`) before the process ends.
+			select {
+			case <-api.FollowsEnded():
+			case <-time.After(followsDrain):
+				log.Warn("a follower of a room's messages did not read what the stop showed in time")
+			}
+		}
 		log.Info("SunOye stopped; rooms will be rejoined at the next start")
 	}()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	api := web.NewServer(svc, web.Info{Version: version(), Broker: mqttx.Redact(st.Broker), Registry: db.Redact(st.DB)}, log)
+	api = web.NewServer(svc, web.Info{Version: version(), Broker: mqttx.Redact(st.Broker), Registry: db.Redact(st.DB)}, log)
 	api.SetEstimator(estimateStrength)
 	apiErr := make(chan error, 1)
 	go func() { apiErr <- api.ServeUnix(runCtx, socketPath(st.StateDir)) }()

@@ -1,0 +1,185 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Our own messages across runs: the echo of a message that a stop or a
+// crash cut short comes to a later run, which must show it once. (Found
+// by TestChaos, in which a member's daemon is frozen, stopped, killed and
+// started again many times while it sends.)
+
+// ownFixture is Asha alone in a room on the in-memory broker; her state
+// file is st from the moment the room is joined.
+type ownFixture struct {
+	t   *testing.T
+	svc *Service
+	r   *room
+	inv Invite
+	st  *blockingState
+}
+
+func newOwnFixture(t *testing.T, b Transport) ownFixture {
+	t.Helper()
+	svc, _ := newTestService(t, "Asha", newMemRegistry(), b)
+	inv, err := svc.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &blockingState{writes: make(chan []SavedRoom, 64), release: make(chan struct{})}
+	svc.store = st
+	return ownFixture{t: t, svc: svc, r: svc.room(inv.Room), inv: inv, st: st}
+}
+
+// packet seals a message of from's as it comes from the broker.
+func (fx ownFixture) packet(from Identity, id string, run, seq uint64) Packet {
+	fx.t.Helper()
+	p, err := seal(fx.r.aead, fx.r.topics.messages, from, body{
+		Type: typeMessage, ID: id, Name: "x", TS: time.Now().UnixMilli(), Text: id, Run: run, Seq: seq,
+	})
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	return Packet{Topic: fx.r.topics.messages, Payload: p}
+}
+
+func (fx ownFixture) shows(id string) bool {
+	h, _ := fx.svc.History(fx.inv.Room)
+	return slices.ContainsFunc(h, func(m Message) bool { return m.ID == id })
+}
+
+// The echo of our message from an earlier run, admitted but not shown yet
+// (the room's shower is busy writing an earlier batch), is not in the
+// marks that a write made meanwhile takes to disk — our next send's first
+// write, which records the new run, say. If it were, a stop (or a crash)
+// before the echo shows would leave it marked on disk, unacknowledged:
+// the broker sends it again to the next run, which drops it as a replay,
+// and we never see a message that everyone else saw.
+func TestOwnEchoNotSavedBeforeShown(t *testing.T) {
+	t.Parallel()
+	fx := newOwnFixture(t, newMemBroker())
+	run := fx.svc.cfg.Run
+	// As the run before left it: it recorded itself before its first
+	// message went out (see TestNoSendBeforeRunSaved).
+	fx.r.mu.Lock()
+	fx.r.marks.get(fx.svc.me).begin(run - 1)
+	fx.r.savedMarks[fx.svc.me] = Mark{Run: run - 1}
+	fx.r.mu.Unlock()
+	acked := make(chan string, 4)
+	// The shower busy: another member's message, its write held.
+	fx.svc.deliver(fx.r, fx.packet(fuzzIdentity(t, 2), "bilal-1", 7, 1), func() { acked <- "bilal-1" })
+	<-fx.st.writes
+	// Our echo of the run before, cut short by a stop: admitted, waiting.
+	fx.svc.deliver(fx.r, fx.packet(fx.svc.cfg.Identity, "own-earlier", run-1, 1), func() { acked <- "own-earlier" })
+
+	// Our first send of this run records the run on disk before it goes out.
+	sent := make(chan error, 1)
+	go func() {
+		_, err := fx.svc.Send(context.Background(), fx.inv.Room, "own-now")
+		sent <- err
+	}()
+	waitFor(t, "the send to ask for a write", func() bool { return fx.svc.saveWanted.Load() >= 2 })
+	// Whatever is written now — that send's write, Shutdown's last one —
+	// takes these marks.
+	if mk := fx.r.saved().Marks[fx.svc.me]; mk.Covers(run-1, 1) {
+		t.Errorf("the marks a write takes now (own mark %+v) cover our earlier run's echo, which was not shown: after a stop now, the next run would drop it as a replay", mk)
+	}
+	close(fx.st.release)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the echo shown", func() bool { return fx.shows("own-earlier") })
+	got := map[string]bool{<-acked: true, <-acked: true}
+	if !got["bilal-1"] || !got["own-earlier"] {
+		t.Errorf("acknowledged %v", got)
+	}
+	// It is on disk now, and the send's message too.
+	mk := fx.r.saved().Marks[fx.svc.me]
+	if !mk.Covers(run-1, 1) || !mk.Covers(run, 1) {
+		t.Errorf("own mark %+v, want it to cover the echo shown (run %d) and the send confirmed (run %d)", mk, run-1, run)
+	}
+}
+
+// publishCheck is a memBroker whose sessions call check before each
+// publish on a message topic.
+type publishCheck struct {
+	*memBroker
+	check func(Packet)
+}
+
+func (b *publishCheck) Open(ctx context.Context, cfg SessionConfig) (Session, error) {
+	s, err := b.memBroker.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &checkedSession{Session: s, b: b}, nil
+}
+
+type checkedSession struct {
+	Session
+	b *publishCheck
+}
+
+func (s *checkedSession) Publish(ctx context.Context, p Packet) error {
+	if !p.Retained && len(p.Payload) > 0 {
+		s.b.check(p)
+	}
+	return s.Session.Publish(ctx, p)
+}
+
+// No message of a run goes out before the state file holds the run as our
+// newest: a send that comes as the daemon stops, whose write of the new
+// run is refused, is not sent. Sent anyway (the session is still open
+// while Shutdown leaves the rooms), its echo would come to the next run,
+// whose mark knows the run before and this run's successor but not this
+// run: taken for a replay of an unknown, older run, and never shown to us
+// though everyone else saw it.
+func TestNoSendBeforeRunSaved(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var violations []string
+	b := &publishCheck{memBroker: newMemBroker()}
+	fx := newOwnFixture(t, b)
+	run := fx.svc.cfg.Run
+	b.check = func(Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		if onDisk := marksOf(fx.st.saved(), fx.svc.me); onDisk.Run != run {
+			violations = append(violations, fmt.Sprintf("a message went out while the state file's own mark was at run %d, not this run's %d", onDisk.Run, run))
+		}
+	}
+	stopped := make(chan struct{})
+	go func() {
+		fx.svc.Shutdown(context.Background())
+		close(stopped)
+	}()
+	<-fx.st.writes // Shutdown's last write, under way
+	sent := make(chan error, 1)
+	go func() {
+		_, err := fx.svc.Send(context.Background(), fx.inv.Room, "as it stops")
+		sent <- err
+	}()
+	waitFor(t, "the send to begin the run", func() bool {
+		fx.r.mu.Lock()
+		defer fx.r.mu.Unlock()
+		mk := fx.r.marks[fx.svc.me]
+		return mk != nil && mk.Run == run
+	})
+	close(fx.st.release)
+	<-stopped
+	err := <-sent
+	mu.Lock()
+	defer mu.Unlock()
+	for _, v := range violations {
+		t.Error(v)
+	}
+	if err == nil || !errors.Is(err, errStopping) {
+		t.Errorf("send as the daemon stops: %v, want it refused as stopping", err)
+	}
+}
