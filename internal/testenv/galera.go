@@ -74,20 +74,115 @@ func StartGalera(t testing.TB, n int) *Galera {
 	NeedBinary(t, "wsrep_sst_rsync", "mariadb-server")
 	NeedBinary(t, "rsync", "rsync")
 
-	dir := shortTempDir(t, "gal")
-	var g *Galera
-	for attempt := 1; ; attempt++ {
-		var err error
-		g, err = startGalera(bins, provider, filepath.Join(dir, strconv.Itoa(attempt)), n)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			t.Fatalf("testenv: starting a Galera cluster of %d nodes: %v", n, err)
-		}
+	g, err := startGaleraRetrying(bins, provider, shortTempDir(t, "gal"), n)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 	t.Cleanup(g.stop)
 	return g
+}
+
+// sharedGalera is the three-node cluster that SharedGalera hands out,
+// started by the first test that needs it and stopped by Main: a cluster
+// takes seconds to start.
+var sharedGalera struct {
+	once sync.Once
+	g    *Galera
+	err  error
+}
+
+// SharedGalera returns a Galera cluster of three nodes shared by all the
+// tests of the package, started by the first call and stopped, with its
+// data removed, by Main after all tests. A test that kills, stops or
+// freezes a node must bring it back (Restart, Thaw) before it ends, for
+// the next test; tests that do so must not run in parallel with others
+// on the cluster. Each test makes its own database (NewDatabase).
+func SharedGalera(t testing.TB) *Galera {
+	t.Helper()
+	bins := needMariaDB(t)
+	provider := needGaleraProvider(t)
+	NeedBinary(t, "wsrep_sst_rsync", "mariadb-server")
+	NeedBinary(t, "rsync", "rsync")
+	if !mainRunning.Load() {
+		t.Fatal("testenv: SharedGalera needs the package's TestMain to call testenv.Main(m), which stops the cluster")
+	}
+	sharedGalera.once.Do(func() {
+		dir, err := makeShortTempDir("gal")
+		if err != nil {
+			sharedGalera.err = err
+			return
+		}
+		g, err := startGaleraRetrying(bins, provider, dir, 3)
+		if err != nil {
+			os.RemoveAll(dir)
+			sharedGalera.err = err
+			return
+		}
+		sharedGalera.g = g
+		onExit(func() {
+			g.stop()
+			os.RemoveAll(dir)
+		})
+	})
+	if sharedGalera.err != nil {
+		t.Fatalf("testenv: starting the shared Galera cluster: %v", sharedGalera.err)
+	}
+	// What an earlier test left: every node back and synced.
+	for i, s := range sharedGalera.g.nodes {
+		if err := waitSynced(s, len(sharedGalera.g.nodes)); err != nil {
+			t.Fatalf("testenv: shared Galera node %d: %v", i, err)
+		}
+	}
+	return sharedGalera.g
+}
+
+// startGaleraRetrying starts a cluster of n nodes in a directory of dir,
+// again on other ports if a port was taken meanwhile.
+func startGaleraRetrying(bins mariadbBins, provider, dir string, n int) (*Galera, error) {
+	for attempt := 1; ; attempt++ {
+		g, err := startGalera(bins, provider, filepath.Join(dir, strconv.Itoa(attempt)), n)
+		if err == nil {
+			return g, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			return nil, fmt.Errorf("starting a Galera cluster of %d nodes: %w", n, err)
+		}
+	}
+}
+
+// Node returns node i, to kill, freeze or stop it.
+func (g *Galera) Node(i int) *MariaDBServer { return g.nodes[i] }
+
+// Restart starts node i again after Kill or Stop, and waits until it has
+// rejoined the cluster and caught up (an incremental state transfer from
+// another node) and every node is synced with all of them.
+func (g *Galera) Restart(t testing.TB, i int) {
+	t.Helper()
+	s := g.nodes[i]
+	s.startTimeout = galeraSyncTimeout
+	s.Start(t)
+	for j, s := range g.nodes {
+		if err := waitSynced(s, len(g.nodes)); err != nil {
+			t.Fatalf("testenv: Galera node %d after node %d restarted: %v", j, i, err)
+		}
+	}
+}
+
+// Size returns the cluster size that node i reports, 0 if it does not
+// answer.
+func (g *Galera) Size(i int) int {
+	db, err := g.nodes[i].rootDB()
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'wsrep_cluster_size'").Scan(&n); err != nil {
+		return 0
+	}
+	return n
 }
 
 // Nodes returns the number of nodes.
