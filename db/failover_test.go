@@ -16,27 +16,6 @@ import (
 	"github.com/sunoye/sunoye/rooms"
 )
 
-// hostList returns the DSN of dsns[order[0]] with the hosts of every DSN
-// of dsns listed, in the given order: the DSNs are those of one database
-// on several servers.
-func hostList(t testing.TB, dsns []string, order ...int) string {
-	t.Helper()
-	hosts := make([]string, len(order))
-	var first *url.URL
-	for k, i := range order {
-		u, err := url.Parse(dsns[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k == 0 {
-			first = u
-		}
-		hosts[k] = u.Host
-	}
-	first.Host = strings.Join(hosts, ",")
-	return first.String()
-}
-
 // TestFailoverConnector runs a registry's calls against three real MariaDB
 // servers listed in one DSN, and takes them away one by one: killed (its
 // port refuses), frozen with SIGSTOP (connections stay open, nothing is
@@ -57,7 +36,7 @@ func TestFailoverConnector(t *testing.T) {
 		u := &url.URL{Scheme: "mysql", User: url.UserPassword("fo", password), Host: servers[i].Addr(), Path: "/sunoye"}
 		dsns[i] = u.String()
 	}
-	dsn := hostList(t, dsns[:], 0, 1, 2)
+	dsn := testenv.HostList(t, dsns[:], 0, 1, 2)
 	open := func() *Registry {
 		tg, err := parseDSN(dsn)
 		if err != nil {

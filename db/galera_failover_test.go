@@ -77,7 +77,7 @@ func TestGaleraFailover(t *testing.T) {
 	orders := [3][]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}}
 	var regs [3]*Registry
 	for i, o := range orders {
-		regs[i] = open(t, hostList(t, dsns, o...))
+		regs[i] = open(t, testenv.HostList(t, dsns, o...))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,6 +150,28 @@ func startGaleraRetrying(bins mariadbBins, provider, dir string, n int) (*Galera
 			return nil, fmt.Errorf("starting a Galera cluster of %d nodes: %w", n, err)
 		}
 	}
+}
+
+// HostList returns the DSN dsns[order[0]] with the hosts of dsns listed
+// in the given order, "mysql://USER:PASSWORD@H1:P1,H2:P2,.../DB": the DSNs
+// must be those of one database on several servers (NewDatabase's), as a
+// daemon that knows every node of a cluster is given.
+func HostList(t testing.TB, dsns []string, order ...int) string {
+	t.Helper()
+	hosts := make([]string, len(order))
+	var first *url.URL
+	for k, i := range order {
+		u, err := url.Parse(dsns[i])
+		if err != nil {
+			t.Fatalf("testenv: HostList: DSN %d: %v", i, err)
+		}
+		if k == 0 {
+			first = u
+		}
+		hosts[k] = u.Host
+	}
+	first.Host = strings.Join(hosts, ",")
+	return first.String()
 }
 
 // Node returns node i, to kill, freeze or stop it.

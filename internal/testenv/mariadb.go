@@ -114,6 +114,16 @@ func (s *MariaDBServer) Kill(t testing.TB) {
 	s.proc = nil
 }
 
+// PID returns the server's process id, 0 while it is stopped.
+func (s *MariaDBServer) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
 // Addr returns the server's SQL address, "127.0.0.1:PORT".
 func (s *MariaDBServer) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
 
