@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
@@ -109,5 +111,69 @@ func wantLeases(t *testing.T, ds []*testenv.Daemon, within time.Duration, rooms 
 			}
 			return nil
 		})
+	}
+}
+
+// `sunoye doctor` checks every host of a --db that lists several: a host
+// down is a warning (the daemon uses the others), all down a failure.
+func TestDoctorHostList(t *testing.T) {
+	m := testenv.StartMosquitto(t)
+	dsn := testenv.MariaDB(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := u.Host
+	password, _ := u.User.Password()
+	down, down2 := closedPort(t), closedPort(t)
+	doctor := func(hosts ...string) (string, int) {
+		list := strings.Replace(dsn, "@"+up+"/", "@"+strings.Join(hosts, ",")+"/", 1)
+		cmd := exec.Command(testenv.Sunoye(t), "doctor", "--state-dir", t.TempDir(), "--broker", m.URL(), "--db", list)
+		cmd.Env = append(cmd.Environ(), "SUNOYE_CONFIG=/nonexistent", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent", "DISPLAY=")
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	// registry returns the registry's lines: its check and the host
+	// lines under it.
+	registry := func(out string) string {
+		_, after, _ := strings.Cut(out, " registry ")
+		var lines []string
+		for i, l := range strings.Split(after, "\n") {
+			if i > 0 && !strings.HasPrefix(l, "    ") {
+				break
+			}
+			lines = append(lines, l)
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, tc := range []struct {
+		hosts []string
+		code  int
+		mark  string
+		says  []string
+	}{
+		{[]string{up, down}, 0, "warn", []string{"1 of 2 hosts usable", up + "/", "reachable", "FAIL", down, "fewer to move to"}},
+		{[]string{down, down2}, 1, "FAIL", []string{"0 of 2 hosts usable", down, down2}},
+	} {
+		out, code := doctor(tc.hosts...)
+		reg := registry(out)
+		t.Logf("doctor, hosts %v:\n%s", tc.hosts, reg)
+		if code != tc.code || !strings.Contains(out, tc.mark+" registry") {
+			t.Errorf("hosts %v: exit %d, want %d with the registry marked %s\n%s", tc.hosts, code, tc.code, tc.mark, out)
+		}
+		for _, s := range tc.says {
+			if !strings.Contains(reg, s) {
+				t.Errorf("hosts %v: the registry's lines do not say %q:\n%s", tc.hosts, s, reg)
+			}
+		}
+		if strings.Contains(out, password) {
+			t.Errorf("doctor shows the password:\n%s", out)
+		}
 	}
 }
