@@ -116,7 +116,9 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 			return c, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", f.hosts[i].addr, err))
-		f.failed(i)
+		if ctx.Err() == nil {
+			f.failed(i) // its own failure, not the caller's deadline
+		}
 	}
 	if len(errs) == 0 {
 		return nil, ctx.Err()
