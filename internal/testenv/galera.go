@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -42,7 +43,8 @@ const galeraSyncTimeout = 90 * time.Second
 // replicated synchronously to the others, or fails certification with a
 // deadlock error (1213) if it conflicts with one committed elsewhere first.
 type Galera struct {
-	nodes []*MariaDBServer
+	nodes     []*MariaDBServer
+	databases atomic.Int64 // numbers the databases of NewDatabase
 }
 
 // galeraNode is the addresses of one node besides its SQL port.
@@ -257,9 +259,11 @@ func (g *Galera) DSN(i int) string { return g.nodes[i].DSN() }
 
 // NewDatabase creates an empty database on the cluster (one statement on
 // node 0, which Galera runs on every node) and returns its DSN on each
-// node, once every node has it.
+// node, once every node has it. Its name is name with a number that makes
+// it new: tests may run again (-count) on a shared cluster.
 func (g *Galera) NewDatabase(t testing.TB, name string) []string {
 	t.Helper()
+	name = fmt.Sprintf("%s_%d", name, g.databases.Add(1))
 	if err := g.nodes[0].createDatabase(name); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
