@@ -32,6 +32,7 @@ const (
 	mysqlWsrepNotReady  = 1047 // Galera node outside the primary component, or still joining
 	mysqlServerShutdown = 1053 // ER_SERVER_SHUTDOWN
 	mysqlConnKilled     = 1927 // ER_CONNECTION_KILLED
+	mysqlCommitFailed   = 1180 // ER_ERROR_DURING_COMMIT: Galera's, when the node leaves the primary component while committing
 	mysqlUnknownVar     = 1193 // ER_UNKNOWN_SYSTEM_VARIABLE: wsrep_sync_wait on a server without Galera
 )
 
@@ -186,7 +187,7 @@ func (e hostErrors) Unwrap() []error { return e }
 func isNodeFailure(err error) bool {
 	switch mysqlErrNo(err) {
 	case 0:
-	case mysqlWsrepNotReady, mysqlServerShutdown, mysqlConnKilled:
+	case mysqlWsrepNotReady, mysqlServerShutdown, mysqlConnKilled, mysqlCommitFailed:
 		return true
 	default:
 		return false

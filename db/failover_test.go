@@ -3,10 +3,13 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,6 +194,35 @@ func TestCreateUnknownOutcome(t *testing.T) {
 			t.Errorf("Create after an unknown outcome: %+v, %v; want our room, generation 4", got, err)
 		case other && !errors.Is(err, rooms.ErrRoomTaken):
 			t.Errorf("Create after an unknown outcome, another's room found: %v, want ErrRoomTaken", err)
+		}
+	}
+}
+
+// Which errors send a call to another node: a broken or timed-out
+// connection and a node that cannot serve; not the caller giving up, nor
+// an answer of the registry (a refusal, a deadlock, which is retried on
+// the same node).
+func TestIsNodeFailure(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{mysql.ErrInvalidConn, true},
+		{driver.ErrBadConn, true},
+		{fmt.Errorf("call: %w", context.DeadlineExceeded), true},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{hostErrors{fmt.Errorf("h1: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})}, true},
+		{&mysql.MySQLError{Number: 1047, Message: "WSREP has not yet prepared node for application use"}, true},
+		{&mysql.MySQLError{Number: 1180, Message: "Got error 6 during COMMIT"}, true},
+		{context.Canceled, false},
+		{driver.ErrSkip, false},
+		{&mysql.MySQLError{Number: 1213, Message: "Deadlock found"}, false},
+		{&mysql.MySQLError{Number: 1644, Message: "sunoye: room taken"}, false},
+		{&mysql.MySQLError{Number: 1045, Message: "Access denied"}, false},
+		{errors.New("something else"), false},
+	} {
+		if got := isNodeFailure(tc.err); got != tc.want {
+			t.Errorf("isNodeFailure(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
