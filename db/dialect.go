@@ -36,6 +36,9 @@ type dialect struct {
 	isRetryable func(error) bool
 	// isConnErr reports an error reaching the server.
 	isConnErr func(error) bool
+	// isNodeFailure reports an error after which a call is better made
+	// on another server of the DSN (isNodeFailure in failover.go).
+	isNodeFailure func(error) bool
 	// isDenied reports an error for want of a privilege.
 	isDenied func(error) bool
 }

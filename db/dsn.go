@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,21 +22,28 @@ import (
 var ErrBadDSN = errors.New("bad registry DSN")
 
 // dsnForms is what a bad-DSN error suggests instead.
-const dsnForms = "use mysql://USER:PASSWORD@HOST[:PORT]/DATABASE[?PARAM=VALUE&...] " +
+const dsnForms = "use mysql://USER:PASSWORD@HOST[:PORT][,HOST[:PORT]...]/DATABASE[?PARAM=VALUE&...] " +
 	"(escape @ : / ? # % in the user name and password, e.g. @ as %40) " +
 	"or sqlite:///ABSOLUTE/PATH"
 
 // defaultMySQLPort is used when a mysql DSN names no port.
 const defaultMySQLPort = "3306"
 
+// maxHosts bounds the hosts of one mysql DSN: the nodes of one cluster.
+const maxHosts = 16
+
 // target is a parsed DSN: which database, where, and how to reach it.
 type target struct {
 	// where is the DSN without the password and query, normalized (with
 	// the port): what errors and logs show.
 	where string
-	// mysql is set for a mysql DSN: the driver configuration, password
-	// included.
+	// mysql is set for a mysql DSN: the driver configuration of its
+	// first host, password included.
 	mysql *mysql.Config
+	// hosts are the configurations of every host of a mysql DSN, in the
+	// DSN's order (hosts[0] is mysql): the servers of one database, tried
+	// in turn (failover.go).
+	hosts []*mysql.Config
 	// path is set for a sqlite DSN: the database file, absolute.
 	path string
 }
@@ -52,6 +60,13 @@ func parseDSN(dsn string) (*target, error) {
 	if !ok || scheme == "" {
 		return nil, badDSN("no scheme")
 	}
+	var hosts []string
+	if strings.EqualFold(scheme, "mysql") {
+		var err error
+		if dsn, hosts, err = cutHostList(dsn); err != nil {
+			return nil, err
+		}
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		// The url package's errors quote the input, password included.
@@ -59,7 +74,7 @@ func parseDSN(dsn string) (*target, error) {
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "mysql":
-		return parseMySQL(u)
+		return parseMySQL(u, hosts)
 	case "sqlite":
 		return parseSQLite(u)
 	default:
@@ -67,7 +82,60 @@ func parseDSN(dsn string) (*target, error) {
 	}
 }
 
-func parseMySQL(u *url.URL) (*target, error) {
+// cutHostList takes the list of hosts out of a mysql DSN with several
+// (mysql://USER:PASSWORD@H1:3306,H2:3306/DATABASE), which url.Parse
+// refuses, and returns the DSN with its first host only, and the others.
+// A DSN with one host is returned as it is.
+func cutHostList(dsn string) (string, []string, error) {
+	_, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn, nil, nil // not a URL with a host; parseMySQL says why
+	}
+	start := len(dsn) - len(rest)
+	end := len(dsn)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		end = start + i
+	}
+	// The user information ends at the last @, as for url.Parse: a
+	// password may hold an unescaped @ or comma.
+	if at := strings.LastIndex(dsn[start:end], "@"); at >= 0 {
+		start += at + 1
+	}
+	list := dsn[start:end]
+	if !strings.Contains(list, ",") {
+		return dsn, nil, nil
+	}
+	hosts := strings.Split(list, ",")
+	if len(hosts) > maxHosts {
+		return "", nil, badDSN(fmt.Sprintf("mysql DSN with %d hosts; at most %d", len(hosts), maxHosts))
+	}
+	for _, h := range hosts {
+		if h == "" {
+			return "", nil, badDSN("mysql DSN with an empty host in its list of hosts (HOST1:PORT,HOST2:PORT, no spaces)")
+		}
+	}
+	return dsn[:start] + hosts[0] + dsn[end:], hosts[1:], nil
+}
+
+// hostPort returns the host and port of u, a URL whose Host is one
+// server, or why they are bad.
+func hostPort(u *url.URL) (host, port string, err error) {
+	host, port = u.Hostname(), u.Port()
+	if host == "" {
+		return "", "", badDSN("mysql DSN without a host")
+	}
+	if port == "" {
+		port = defaultMySQLPort
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", "", badDSN("mysql DSN with a bad port")
+	}
+	return host, port, nil
+}
+
+// parseMySQL reads a mysql DSN, whose URL names its first host; more are
+// the other hosts of its list.
+func parseMySQL(u *url.URL, more []string) (*target, error) {
 	if u.Opaque != "" || u.Host == "" {
 		return nil, badDSN("mysql DSN without a host")
 	}
@@ -77,16 +145,6 @@ func parseMySQL(u *url.URL) (*target, error) {
 	if u.User == nil || u.User.Username() == "" {
 		return nil, badDSN("mysql DSN without a user name")
 	}
-	host, port := u.Hostname(), u.Port()
-	if host == "" {
-		return nil, badDSN("mysql DSN without a host")
-	}
-	if port == "" {
-		port = defaultMySQLPort
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return nil, badDSN("mysql DSN with a bad port")
-	}
 	dbname := strings.TrimPrefix(u.Path, "/")
 	if dbname == "" {
 		return nil, badDSN("mysql DSN without a database name")
@@ -94,38 +152,64 @@ func parseMySQL(u *url.URL) (*target, error) {
 	if strings.Contains(dbname, "/") {
 		return nil, badDSN("mysql DSN whose database name has a slash (a / in the password must be escaped as %2F)")
 	}
-	addr := net.JoinHostPort(host, port)
-
-	// The driver's own DSN format carries the address, database and
-	// parameters; the query parameters of our URL are passed on as they
-	// are (both are URL-encoded). User and password are set afterwards so
-	// that they never need escaping for the driver's format.
 	// ca=FILE is ours, not the driver's: TLS that trusts the CA in FILE
 	// (a company's or a cloud provider's), which the driver can only
 	// take as a registered config, not in a DSN.
 	q := u.Query()
 	caFile := q.Get("ca")
 	q.Del("ca")
-	cfg, err := mysql.ParseDSN("tcp(" + addr + ")/" + url.PathEscape(dbname) + "?" + q.Encode())
-	if err != nil {
-		return nil, badDSN("mysql DSN parameters: " + err.Error())
-	}
+	var pool *x509.CertPool
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
 			return nil, badDSN("mysql DSN ca=: " + err.Error())
 		}
-		pool := x509.NewCertPool()
+		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, badDSN("mysql DSN ca=: no PEM certificate in " + caFile)
 		}
-		cfg.TLS = &tls.Config{RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12}
 	}
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
 
-	where := (&url.URL{Scheme: "mysql", User: url.User(cfg.User), Host: addr, Path: "/" + dbname}).String()
-	return &target{where: where, mysql: cfg}, nil
+	t := &target{}
+	addrs := make([]string, 0, 1+len(more))
+	for i, h := range append([]string{u.Host}, more...) {
+		hu := u
+		if i > 0 {
+			var err error
+			// Each listed host is read as the host of a URL of its own.
+			if hu, err = url.Parse("mysql://" + h); err != nil || hu.Host != h || hu.User != nil {
+				return nil, badDSN(fmt.Sprintf("mysql DSN whose host number %d in the list is not HOST[:PORT]", i+1))
+			}
+		}
+		host, port, err := hostPort(hu)
+		if err != nil {
+			return nil, err
+		}
+		addr := net.JoinHostPort(host, port)
+		if slices.Contains(addrs, addr) {
+			return nil, badDSN(fmt.Sprintf("mysql DSN that lists %s twice", addr))
+		}
+		addrs = append(addrs, addr)
+		// The driver's own DSN format carries the address, database and
+		// parameters; the query parameters of our URL are passed on as
+		// they are (both are URL-encoded). User and password are set
+		// afterwards so that they never need escaping for the driver's
+		// format. Each host has its configuration: with TLS, its own
+		// server name.
+		cfg, err := mysql.ParseDSN("tcp(" + addr + ")/" + url.PathEscape(dbname) + "?" + q.Encode())
+		if err != nil {
+			return nil, badDSN("mysql DSN parameters: " + err.Error())
+		}
+		if pool != nil {
+			cfg.TLS = &tls.Config{RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12}
+		}
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		t.hosts = append(t.hosts, cfg)
+	}
+	t.mysql = t.hosts[0]
+	t.where = (&url.URL{Scheme: "mysql", User: url.User(t.mysql.User), Host: strings.Join(addrs, ","), Path: "/" + dbname}).String()
+	return t, nil
 }
 
 func parseSQLite(u *url.URL) (*target, error) {
@@ -178,4 +262,60 @@ func Redact(dsn string) string {
 func Check(dsn string) error {
 	_, err := parseDSN(dsn)
 	return err
+}
+
+// User returns the user name of a mysql DSN, one host or several, and
+// whether it has a password; "" for a DSN that names no user or does not
+// parse.
+func User(dsn string) (user string, hasPassword bool) {
+	first, _, err := cutHostList(dsn)
+	if err != nil {
+		return "", false
+	}
+	u, err := url.Parse(first)
+	if err != nil || u.User == nil {
+		return "", false
+	}
+	_, has := u.User.Password()
+	return u.User.Username(), has
+}
+
+// WithPassword returns dsn, a mysql DSN that names a user (User), with
+// password as the user's password, escaped as the DSN needs.
+func WithPassword(dsn, password string) (string, error) {
+	first, more, err := cutHostList(dsn)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(first)
+	if err != nil || u.User == nil || u.User.Username() == "" {
+		return "", badDSN("a password needs a DSN with a user name")
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	u.Host = strings.Join(append([]string{u.Host}, more...), ",")
+	return u.String(), nil
+}
+
+// HostDSNs returns a DSN for each host that dsn lists, in its order, each
+// the same but for the host: for checking each server on its own (sunoye
+// doctor). A DSN of one host, or an SQLite DSN, is returned alone.
+func HostDSNs(dsn string) ([]string, error) {
+	if _, err := parseDSN(dsn); err != nil {
+		return nil, err
+	}
+	first, more, err := cutHostList(dsn)
+	if err != nil || len(more) == 0 {
+		return []string{dsn}, err
+	}
+	u, err := url.Parse(first)
+	if err != nil {
+		return nil, badDSN("cannot parse it as a URL")
+	}
+	out := []string{first}
+	for _, h := range more {
+		v := *u
+		v.Host = h
+		out = append(out, v.String())
+	}
+	return out, nil
 }

@@ -39,7 +39,9 @@ func (r *Registry) wrapErr(err error) error {
 		return nil
 	case isDomain(err):
 		return err
-	case r.dialect.isConnErr(err):
+	case r.dialect.isConnErr(err), r.failovers > 0 && r.dialect.isNodeFailure(err):
+		// On several hosts, a call that timed out did so on each it
+		// tried: none of them answered in time.
 		return &unreachableError{where: r.where, err: err}
 	default:
 		return fmt.Errorf("registry %s: %w", r.where, err)

@@ -18,12 +18,12 @@ import (
 // sees what another daemon wrote through another node a moment ago.
 const syncWait = "?wsrep_sync_wait=3"
 
-// TestGalera runs the registry on a two-node Galera cluster (MariaDB's
-// synchronous multi-primary replication): the shared suite on one node,
-// then registries on different nodes at once, as daemons behind a load
+// TestGalera runs the registry on the package's three-node Galera cluster
+// (MariaDB's synchronous multi-primary replication): the shared suite on
+// one node, then registries on two nodes at once, as daemons behind a load
 // balancer spreading them over the nodes would be.
 func TestGalera(t *testing.T) {
-	g := testenv.StartGalera(t, 2)
+	g := testenv.SharedGalera(t)
 
 	t.Run("Registry", func(t *testing.T) {
 		r := open(t, g.NewDatabase(t, "suite")[0])

@@ -29,16 +29,17 @@ var mysqlDialect = &dialect{
 	// Not UNIX_TIMESTAMP(NOW(3)): that goes through the session's time
 	// zone and is an hour off during the repeated hour when daylight
 	// saving time ends. UTC_TIMESTAMP does not depend on the time zone.
-	now:          "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(3)) DIV 1000)",
-	insertIgnore: "INSERT IGNORE",
-	lock:         " FOR UPDATE",
-	schema:       sunoye.SchemaSQL,
-	hashComments: true,
-	tableExists:  "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
-	isDuplicate:  func(err error) bool { return mysqlErrNo(err) == mysqlDuplicateKey },
-	isRetryable:  func(err error) bool { return mysqlErrNo(err) == mysqlDeadlock },
-	isConnErr:    isMySQLConnErr,
-	isDenied:     isMySQLDenied,
+	now:           "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(3)) DIV 1000)",
+	insertIgnore:  "INSERT IGNORE",
+	lock:          " FOR UPDATE",
+	schema:        sunoye.SchemaSQL,
+	hashComments:  true,
+	tableExists:   "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+	isDuplicate:   func(err error) bool { return mysqlErrNo(err) == mysqlDuplicateKey },
+	isRetryable:   func(err error) bool { return mysqlErrNo(err) == mysqlDeadlock },
+	isConnErr:     isMySQLConnErr,
+	isNodeFailure: isNodeFailure,
+	isDenied:      isMySQLDenied,
 }
 
 // mysqlErrNo returns the server's error number in err, or 0.
@@ -75,27 +76,45 @@ func isMySQLConnErr(err error) bool {
 		errors.Is(err, syscall.ECONNRESET)
 }
 
-// openMySQL returns a connection pool for cfg. It does not connect yet.
-func openMySQL(cfg *mysql.Config) (*sql.DB, error) {
-	cfg = cfg.Clone()
-	// sunoye_renew checks whether its UPDATE found the lease's row;
-	// without CLIENT_FOUND_ROWS MySQL reports only rows whose value
-	// changed, and a lease renewed twice in one millisecond does not.
-	// (The procedure copes without, by a slower path.)
-	cfg.ClientFoundRows = true
-	// Client-side interpolation: a statement is one round trip instead of
-	// prepare, execute and close. Safe: the connection charset is utf8mb4.
-	cfg.InterpolateParams = true
-	if cfg.Timeout == 0 {
-		// Without a dial timeout, a registry behind a firewall that drops
-		// packets hangs a daemon's start for minutes.
-		cfg.Timeout = 10 * time.Second
+// openMySQL returns a connection pool for the servers of cfgs, the hosts
+// of one DSN: a failover over them if there are several. It does not
+// connect yet.
+func openMySQL(cfgs []*mysql.Config) (*sql.DB, error) {
+	prepared := make([]*mysql.Config, len(cfgs))
+	for i, cfg := range cfgs {
+		cfg = cfg.Clone()
+		// sunoye_renew checks whether its UPDATE found the lease's row;
+		// without CLIENT_FOUND_ROWS MySQL reports only rows whose value
+		// changed, and a lease renewed twice in one millisecond does not.
+		// (The procedure copes without, by a slower path.)
+		cfg.ClientFoundRows = true
+		// Client-side interpolation: a statement is one round trip instead of
+		// prepare, execute and close. Safe: the connection charset is utf8mb4.
+		cfg.InterpolateParams = true
+		if cfg.Timeout == 0 {
+			// Without a dial timeout, a registry behind a firewall that drops
+			// packets hangs a daemon's start for minutes. With other hosts to
+			// try, sooner.
+			cfg.Timeout = 10 * time.Second
+			if len(cfgs) > 1 {
+				cfg.Timeout = hostConnectTimeout
+			}
+		}
+		// The driver prints connection trouble to stderr by default; the
+		// errors reach the caller anyway, so they are only debug logs here.
+		cfg.Logger = driverLogger{}
+		prepared[i] = cfg
 	}
-	// The driver prints connection trouble to stderr by default; the
-	// errors reach the caller anyway, so they are only debug logs here.
-	cfg.Logger = driverLogger{}
 
-	conn, err := mysql.NewConnector(cfg)
+	var (
+		conn driver.Connector
+		err  error
+	)
+	if len(prepared) == 1 {
+		conn, err = mysql.NewConnector(prepared[0])
+	} else {
+		conn, err = newFailover(prepared)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: mysql DSN parameters: %v; %s", ErrBadDSN, err, dsnForms)
 	}

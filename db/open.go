@@ -19,6 +19,9 @@ type Registry struct {
 	dialect *dialect
 	// where names the registry in errors: the DSN without password.
 	where string
+	// failovers is how often a call that failed with its node is made
+	// again on another: one less than the hosts of the DSN.
+	failovers int
 	// b enforces the registry's rules in the database.
 	b backend
 }
@@ -28,10 +31,14 @@ var _ rooms.Registry = (*Registry)(nil)
 // Open connects to the registry named by dsn, checks that it answers, and
 // applies the schema (Migrate). The DSN is
 //
-//	mysql://USER:PASSWORD@HOST[:PORT]/DATABASE[?PARAM=VALUE&...]
+//	mysql://USER:PASSWORD@HOST[:PORT][,HOST[:PORT]...]/DATABASE[?PARAM=VALUE&...]
 //
 // with user and password URL-escaped, port 3306 by default, and parameters
-// those of github.com/go-sql-driver/mysql (tls=true, timeout=5s, ...), or
+// those of github.com/go-sql-driver/mysql (tls=true, timeout=5s, ...).
+// Several hosts are servers of one database, the nodes of a Galera
+// cluster: the registry uses the first that answers and moves to the next
+// when it fails (failover.go), and sets wsrep_sync_wait=3 on them unless
+// the DSN sets it. Or
 //
 //	sqlite:///ABSOLUTE/PATH
 //
@@ -88,7 +95,8 @@ func connect(ctx context.Context, t *target) (*Registry, error) {
 	r := &Registry{where: t.where}
 	if t.mysql != nil {
 		r.dialect = mysqlDialect
-		r.db, err = openMySQL(t.mysql)
+		r.db, err = openMySQL(t.hosts)
+		r.failovers = len(t.hosts) - 1
 	} else {
 		r.dialect = sqliteDialect
 		r.db, err = openSQLite(t.path)

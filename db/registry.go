@@ -65,8 +65,21 @@ func (r *Registry) Create(ctx context.Context, rec rooms.Record, cred rooms.Cred
 	if err != nil {
 		return rooms.Record{}, fmt.Errorf("create room %s: %w", rec.ID, err)
 	}
-	err = r.retry(ctx, func() (err error) {
+	// A call that failed with its node may have committed there: the
+	// room is then ours, with our lease, and running the call again finds
+	// it taken. Our record (a fresh random salt) tells it apart from
+	// another creator's.
+	unsure := false
+	err = r.retry(ctx, func(ctx context.Context) (err error) {
 		rec.Generation, err = r.b.create(ctx, rec, cred, ms)
+		if unsure && errors.Is(err, rooms.ErrRoomTaken) {
+			got, _, _, lerr := r.b.lookup(ctx, rec.ID)
+			if lerr == nil && bytes.Equal(got.Salt, rec.Salt) && bytes.Equal(got.Verifier, rec.Verifier) {
+				rec.Generation = got.Generation
+				return nil
+			}
+		}
+		unsure = unsure || r.dialect.isNodeFailure(err)
 		return err
 	})
 	if err != nil {
@@ -86,7 +99,7 @@ func (r *Registry) Lookup(ctx context.Context, id rooms.ID) (rooms.Record, rooms
 		kdf     string
 		members int
 	)
-	err := r.retry(ctx, func() (err error) {
+	err := r.retry(ctx, func(ctx context.Context) (err error) {
 		rec, kdf, members, err = r.b.lookup(ctx, id)
 		return err
 	})
@@ -116,7 +129,7 @@ func (r *Registry) Join(ctx context.Context, id rooms.ID, gen int64, cred rooms.
 	if err != nil {
 		return fmt.Errorf("join room %s: %w", id, err)
 	}
-	if err := r.retry(ctx, func() error { return r.b.join(ctx, id, gen, cred, ms) }); err != nil {
+	if err := r.retry(ctx, func(ctx context.Context) error { return r.b.join(ctx, id, gen, cred, ms) }); err != nil {
 		return fmt.Errorf("join room %s: %w", id, r.wrapErr(err))
 	}
 	return nil
@@ -136,7 +149,7 @@ func (r *Registry) Reregister(ctx context.Context, rec rooms.Record, cred rooms.
 	if err != nil {
 		return fmt.Errorf("re-register room %s: %w", rec.ID, err)
 	}
-	if err := r.retry(ctx, func() error { return r.b.reregister(ctx, rec, cred, ms) }); err != nil {
+	if err := r.retry(ctx, func(ctx context.Context) error { return r.b.reregister(ctx, rec, cred, ms) }); err != nil {
 		return fmt.Errorf("re-register room %s: %w", rec.ID, r.wrapErr(err))
 	}
 	return nil
@@ -153,7 +166,7 @@ func (r *Registry) Leave(ctx context.Context, id rooms.ID, token []byte) error {
 	if err != nil {
 		return fmt.Errorf("leave room %s: %w", id, err)
 	}
-	if err := r.retry(ctx, func() error { return r.b.leave(ctx, id, token) }); err != nil {
+	if err := r.retry(ctx, func(ctx context.Context) error { return r.b.leave(ctx, id, token) }); err != nil {
 		return fmt.Errorf("leave room %s: %w", id, r.wrapErr(err))
 	}
 	return nil

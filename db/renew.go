@@ -36,7 +36,7 @@ func (r *Registry) Renew(ctx context.Context, leases []rooms.Lease, ttl time.Dur
 			ok      bool
 			members int
 		)
-		err = r.retry(ctx, func() (err error) {
+		err = r.retry(ctx, func(ctx context.Context) (err error) {
 			ok, members, err = r.b.renew(ctx, l, ms)
 			return err
 		})

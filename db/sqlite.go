@@ -43,7 +43,8 @@ var sqliteDialect = &dialect{
 	},
 	// A file is never unreachable; failures to open it are reported as
 	// they are.
-	isConnErr: func(error) bool { return false },
+	isConnErr:     func(error) bool { return false },
+	isNodeFailure: func(error) bool { return false },
 	// There are no accounts.
 	isDenied: func(error) bool { return false },
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,7 +63,7 @@ func runDoctor(ctx context.Context, out io.Writer, st settings) error {
 		mark := "ok  "
 		if err != nil {
 			mark, msg = "FAIL", err.Error()
-			if !ch.essential {
+			if !ch.essential || errors.As(err, new(degraded)) {
 				mark = "warn"
 			} else {
 				failed = true
@@ -145,18 +146,59 @@ func checkBroker(ctx context.Context, st settings) (string, error) {
 }
 
 func checkRegistry(ctx context.Context, st settings) (string, error) {
-	// Probe, not Open: a diagnosis changes nothing, not even a shared
-	// database's schema.
-	start := time.Now()
 	dsn, err := st.dbDSN()
 	if err != nil {
 		return "", err
 	}
+	hosts, err := db.HostDSNs(dsn)
+	if err != nil {
+		return "", err
+	}
+	if len(hosts) == 1 {
+		return probeRegistry(ctx, dsn)
+	}
+	// Every host of a list, at once: the daemon moves to the next when
+	// one fails, so each must be usable.
+	msgs := make([]string, len(hosts))
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Go(func() { msgs[i], errs[i] = probeRegistry(ctx, h) })
+	}
+	wg.Wait()
+	var lines []string
+	down := 0
+	for i, err := range errs {
+		if err != nil {
+			down++
+			msgs[i] = "FAIL " + err.Error()
+		}
+		lines = append(lines, msgs[i])
+	}
+	msg := fmt.Sprintf("%d of %d hosts usable:\n    %s", len(hosts)-down, len(hosts), strings.Join(lines, "\n    "))
+	switch down {
+	case 0:
+		return msg, nil
+	case len(hosts):
+		return "", errors.New(msg)
+	}
+	return "", degraded{errors.New(msg + "\n    the daemon uses the others, but has fewer to move to")}
+}
+
+// degraded is the error of an essential check that found a fault the
+// daemon works around: a warning, not a failure.
+type degraded struct{ error }
+
+// probeRegistry checks the registry of dsn, one host.
+func probeRegistry(ctx context.Context, dsn string) (string, error) {
+	// Probe, not Open: a diagnosis changes nothing, not even a shared
+	// database's schema.
+	start := time.Now()
 	have, want, err := db.Probe(ctx, dsn)
 	if err != nil {
 		return "", err
 	}
-	where := fmt.Sprintf("%s reachable (%v)", db.Redact(st.DB), time.Since(start).Round(time.Millisecond))
+	where := fmt.Sprintf("%s reachable (%v)", db.Redact(dsn), time.Since(start).Round(time.Millisecond))
 	switch {
 	case have == 0:
 		return where + ", no schema yet: the daemon applies it at start ('sunoye db migrate' does it now)", nil

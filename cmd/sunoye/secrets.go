@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/sunoye/sunoye/db"
 )
 
 // Passwords never need the command line, where every local user can read
@@ -101,11 +103,17 @@ type secretSetting struct {
 	flag, env, key string
 	what           string // "broker URL", "registry DSN"
 	example        string
+	// user and setPassword read the user of a URL and put a password
+	// in it; nil for plain URLs (url.Parse). A registry DSN may list
+	// several hosts, which url.Parse refuses.
+	user        func(raw string) (user string, hasPassword bool)
+	setPassword func(raw, password string) (string, error)
 }
 
 var (
 	brokerSecret = secretSetting{flag: "broker-password-file", env: "SUNOYE_BROKER_PASSWORD", key: "broker_password_file", what: "broker URL", example: "ssl://USER@HOST:PORT"}
-	dbSecret     = secretSetting{flag: "db-password-file", env: "SUNOYE_DB_PASSWORD", key: "db_password_file", what: "registry DSN", example: "mysql://USER@HOST:PORT/DATABASE"}
+	dbSecret     = secretSetting{flag: "db-password-file", env: "SUNOYE_DB_PASSWORD", key: "db_password_file", what: "registry DSN", example: "mysql://USER@HOST:PORT/DATABASE",
+		user: db.User, setPassword: db.WithPassword}
 )
 
 func addSecretFlags(fs *pflag.FlagSet) {
@@ -153,14 +161,37 @@ func (src secretSource) apply(s secretSetting, raw string) (string, error) {
 		}
 		pw = p
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil || u.User.Username() == "" {
+	userOf, setPassword := s.user, s.setPassword
+	if userOf == nil {
+		userOf, setPassword = urlUser, urlWithPassword
+	}
+	user, has := userOf(raw)
+	if user == "" {
 		return "", usageError{fmt.Errorf("%s gives a password, but the %s names no user: write %s", src.from, s.what, s.example)}
 	}
-	if _, has := u.User.Password(); has {
+	if has {
 		return "", usageError{fmt.Errorf("%s gives a password, but the %s has one already: keep only one", src.from, s.what)}
 	}
-	u.User = url.UserPassword(u.User.Username(), pw)
+	return setPassword(raw, pw)
+}
+
+// urlUser returns the user of a URL and whether it has a password.
+func urlUser(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return "", false
+	}
+	_, has := u.User.Password()
+	return u.User.Username(), has
+}
+
+// urlWithPassword puts password into raw, a URL with a user.
+func urlWithPassword(raw, password string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return "", fmt.Errorf("cannot put a password into a URL without a user")
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
 	return u.String(), nil
 }
 

@@ -49,3 +49,29 @@ func (m *Mosquitto) signal(t testing.TB, sig syscall.Signal) {
 		t.Fatalf("testenv: %v to mosquitto: %v", sig, err)
 	}
 }
+
+// Freeze stops the server with SIGSTOP: its connections stay open and the
+// kernel accepts new ones, but nothing is answered, as when its host hangs.
+// Thaw sends SIGCONT.
+func (s *MariaDBServer) Freeze(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+}
+
+// Thaw wakes a frozen server with SIGCONT.
+func (s *MariaDBServer) Thaw(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGCONT)
+}
+
+func (s *MariaDBServer) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		t.Fatalf("testenv: mariadbd on port %d is not running", s.port)
+	}
+	if err := s.proc.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("testenv: %v to mariadbd: %v", sig, err)
+	}
+}

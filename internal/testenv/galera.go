@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -40,7 +43,8 @@ const galeraSyncTimeout = 90 * time.Second
 // replicated synchronously to the others, or fails certification with a
 // deadlock error (1213) if it conflicts with one committed elsewhere first.
 type Galera struct {
-	nodes []*MariaDBServer
+	nodes     []*MariaDBServer
+	databases atomic.Int64 // numbers the databases of NewDatabase
 }
 
 // galeraNode is the addresses of one node besides its SQL port.
@@ -74,20 +78,176 @@ func StartGalera(t testing.TB, n int) *Galera {
 	NeedBinary(t, "wsrep_sst_rsync", "mariadb-server")
 	NeedBinary(t, "rsync", "rsync")
 
-	dir := shortTempDir(t, "gal")
-	var g *Galera
-	for attempt := 1; ; attempt++ {
-		var err error
-		g, err = startGalera(bins, provider, filepath.Join(dir, strconv.Itoa(attempt)), n)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			t.Fatalf("testenv: starting a Galera cluster of %d nodes: %v", n, err)
-		}
+	g, err := startGaleraRetrying(bins, provider, shortTempDir(t, "gal"), n)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 	t.Cleanup(g.stop)
 	return g
+}
+
+// sharedGalera is the three-node cluster that SharedGalera hands out,
+// started by the first test that needs it and stopped by Main: a cluster
+// takes seconds to start.
+var sharedGalera struct {
+	once sync.Once
+	g    *Galera
+	err  error
+}
+
+// SharedGalera returns a Galera cluster of three nodes shared by all the
+// tests of the package, started by the first call and stopped, with its
+// data removed, by Main after all tests. A test that kills, stops or
+// freezes a node must bring it back (Restart, Thaw) before it ends, for
+// the next test; tests that do so must not run in parallel with others
+// on the cluster. Each test makes its own database (NewDatabase).
+func SharedGalera(t testing.TB) *Galera {
+	t.Helper()
+	bins := needMariaDB(t)
+	provider := needGaleraProvider(t)
+	NeedBinary(t, "wsrep_sst_rsync", "mariadb-server")
+	NeedBinary(t, "rsync", "rsync")
+	if !mainRunning.Load() {
+		t.Fatal("testenv: SharedGalera needs the package's TestMain to call testenv.Main(m), which stops the cluster")
+	}
+	sharedGalera.once.Do(func() {
+		dir, err := makeShortTempDir("gal")
+		if err != nil {
+			sharedGalera.err = err
+			return
+		}
+		g, err := startGaleraRetrying(bins, provider, dir, 3)
+		if err != nil {
+			os.RemoveAll(dir)
+			sharedGalera.err = err
+			return
+		}
+		sharedGalera.g = g
+		onExit(func() {
+			g.stop()
+			os.RemoveAll(dir)
+		})
+	})
+	if sharedGalera.err != nil {
+		t.Fatalf("testenv: starting the shared Galera cluster: %v", sharedGalera.err)
+	}
+	// What an earlier test left: every node back and synced.
+	for i, s := range sharedGalera.g.nodes {
+		if err := waitSynced(s, len(sharedGalera.g.nodes)); err != nil {
+			t.Fatalf("testenv: shared Galera node %d: %v", i, err)
+		}
+	}
+	return sharedGalera.g
+}
+
+// startGaleraRetrying starts a cluster of n nodes in a directory of dir,
+// again on other ports if a port was taken meanwhile.
+func startGaleraRetrying(bins mariadbBins, provider, dir string, n int) (*Galera, error) {
+	for attempt := 1; ; attempt++ {
+		g, err := startGalera(bins, provider, filepath.Join(dir, strconv.Itoa(attempt)), n)
+		if err == nil {
+			return g, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			return nil, fmt.Errorf("starting a Galera cluster of %d nodes: %w", n, err)
+		}
+	}
+}
+
+// HostList returns the DSN dsns[order[0]] with the hosts of dsns listed
+// in the given order, "mysql://USER:PASSWORD@H1:P1,H2:P2,.../DB": the DSNs
+// must be those of one database on several servers (NewDatabase's), as a
+// daemon that knows every node of a cluster is given.
+func HostList(t testing.TB, dsns []string, order ...int) string {
+	t.Helper()
+	hosts := make([]string, len(order))
+	var first *url.URL
+	for k, i := range order {
+		u, err := url.Parse(dsns[i])
+		if err != nil {
+			t.Fatalf("testenv: HostList: DSN %d: %v", i, err)
+		}
+		if k == 0 {
+			first = u
+		}
+		hosts[k] = u.Host
+	}
+	first.Host = strings.Join(hosts, ",")
+	return first.String()
+}
+
+// Node returns node i, to kill, freeze or stop it.
+func (g *Galera) Node(i int) *MariaDBServer { return g.nodes[i] }
+
+// Restart starts node i again after Kill or Stop, and waits until it has
+// rejoined the cluster and caught up (an incremental state transfer from
+// another node) and every node is synced with all of them.
+func (g *Galera) Restart(t testing.TB, i int) {
+	t.Helper()
+	s := g.nodes[i]
+	s.mu.Lock()
+	running := s.proc != nil
+	s.mu.Unlock()
+	if running {
+		t.Fatalf("testenv: Galera node %d is running", i)
+	}
+	// A node that was killed does not know how far it got (grastate.dat
+	// says seqno -1), and would ask for a full state transfer; recovered
+	// from its InnoDB log, as the galera_recovery script does before
+	// systemd starts a node, its position lets it catch up from another
+	// node's write-set cache instead.
+	pos, err := s.recoverPosition()
+	if err != nil {
+		t.Fatalf("testenv: Galera node %d: %v", i, err)
+	}
+	extra := s.extra
+	s.extra = append(slices.Clip(extra), "--wsrep-start-position="+pos)
+	s.startTimeout = galeraSyncTimeout
+	err = s.start()
+	s.extra = extra
+	if err != nil {
+		t.Fatalf("testenv: Galera node %d: %v", i, err)
+	}
+	for j, s := range g.nodes {
+		if err := waitSynced(s, len(g.nodes)); err != nil {
+			t.Fatalf("testenv: Galera node %d after node %d restarted: %v", j, i, err)
+		}
+	}
+}
+
+// recoverPosition returns the last transaction the stopped node s
+// committed, "UUID:SEQNO", read by mariadbd --wsrep-recover.
+func (s *MariaDBServer) recoverPosition() (string, error) {
+	args := append(s.serverOptions(), s.extra...)
+	args = append(args, "--wsrep-recover", "--disable-log-error")
+	out, err := exec.Command(s.bin, args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("mariadbd --wsrep-recover: %w\n%s", err, out)
+	}
+	const marker = "WSREP: Recovered position:"
+	for line := range strings.Lines(string(out)) {
+		if _, pos, ok := strings.Cut(line, marker); ok {
+			return strings.TrimSpace(pos), nil
+		}
+	}
+	return "", fmt.Errorf("mariadbd --wsrep-recover did not say %q:\n%s", marker, out)
+}
+
+// Size returns the cluster size that node i reports, 0 if it does not
+// answer.
+func (g *Galera) Size(i int) int {
+	db, err := g.nodes[i].rootDB()
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'wsrep_cluster_size'").Scan(&n); err != nil {
+		return 0
+	}
+	return n
 }
 
 // Nodes returns the number of nodes.
@@ -99,9 +259,11 @@ func (g *Galera) DSN(i int) string { return g.nodes[i].DSN() }
 
 // NewDatabase creates an empty database on the cluster (one statement on
 // node 0, which Galera runs on every node) and returns its DSN on each
-// node, once every node has it.
+// node, once every node has it. Its name is name with a number that makes
+// it new: tests may run again (-count) on a shared cluster.
 func (g *Galera) NewDatabase(t testing.TB, name string) []string {
 	t.Helper()
+	name = fmt.Sprintf("%s_%d", name, g.databases.Add(1))
 	if err := g.nodes[0].createDatabase(name); err != nil {
 		t.Fatalf("testenv: %v", err)
 	}

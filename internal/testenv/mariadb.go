@@ -100,6 +100,33 @@ func (s *MariaDBServer) Start(t testing.TB) {
 	}
 }
 
+// Kill kills the server with SIGKILL, as a crash or a power loss would,
+// and waits until it has exited. Start starts it again.
+func (s *MariaDBServer) Kill(t testing.TB) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		t.Fatalf("testenv: mariadbd on port %d is not running", s.port)
+	}
+	s.proc.cmd.Process.Kill()
+	<-s.proc.exited
+	s.proc = nil
+}
+
+// PID returns the server's process id, 0 while it is stopped.
+func (s *MariaDBServer) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
+// Addr returns the server's SQL address, "127.0.0.1:PORT".
+func (s *MariaDBServer) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+
 func (s *MariaDBServer) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
