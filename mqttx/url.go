@@ -74,6 +74,10 @@ func parseBrokerURL(raw string) (brokerURL, error) {
 	if u.Opaque != "" || u.Hostname() == "" {
 		return bad("no host")
 	}
+	if strings.Contains(u.Hostname(), ":") && !strings.HasPrefix(u.Host, "[") {
+		// url.Parse takes "h:1883:1" for host "h:1883", port 1.
+		return bad("bad host %q (an IPv6 address goes in brackets)", u.Host)
+	}
 	port := u.Port()
 	if port == "" {
 		if strings.HasSuffix(u.Host, ":") {

@@ -67,6 +67,7 @@ func TestParseBrokerURLErrors(t *testing.T) {
 		{"tcp://h:0", `bad port "0"`},
 		{"tcp://h:70000", `bad port "70000"`},
 		{"tcp://h:port", "invalid port"},
+		{"tcp://127.0.0.1:1883:1", `bad host "127.0.0.1:1883:1"`},
 		{"tcp://h:1883/room", "only meaningful with ws"},
 		{"tcp://h:1883?x=1", "only meaningful with ws"},
 		{"ws://h/x#frag", "fragment"},

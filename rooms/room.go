@@ -267,6 +267,9 @@ type RoomInfo struct {
 	// Topic is the room's message topic on the broker; PresenceTopic this
 	// member's presence topic there (for diagnostics: both are pseudonyms).
 	Topic, PresenceTopic string
+	// Node is the broker node the room's session uses (or last used), if
+	// the Session says (a NodeSession): with a cluster's nodes, which.
+	Node string
 }
 
 // LastMember reports whether this daemon is, as far as it can tell, the
@@ -317,6 +320,9 @@ func (r *room) info(self MemberID) RoomInfo {
 	if r.sess != nil {
 		in.Connected = r.sess.Connected()
 		in.Waits = r.sess.Waits()
+		if ns, ok := r.sess.(NodeSession); ok {
+			in.Node = ns.Node()
+		}
 	}
 	return in
 }

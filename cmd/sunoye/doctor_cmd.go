@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,9 +61,10 @@ func runDoctor(ctx context.Context, out io.Writer, st settings) error {
 		msg, err := ch.run(cctx, st)
 		cancel()
 		mark := "ok  "
+		var partial partialError
 		if err != nil {
 			mark, msg = "FAIL", err.Error()
-			if !ch.essential {
+			if !ch.essential || errors.As(err, &partial) {
 				mark = "warn"
 			} else {
 				failed = true
@@ -108,6 +110,10 @@ var doctorChecks = []check{
 	}},
 }
 
+// partialError is an essential check's error that does not fail it: the
+// thing works, with less (a broker node of several is down).
+type partialError struct{ error }
+
 func checkDaemon(ctx context.Context, st settings) (string, error) {
 	s, err := web.NewClient(socketPath(st.StateDir)).Status(ctx)
 	if err != nil {
@@ -129,10 +135,52 @@ func checkBroker(ctx context.Context, st settings) (string, error) {
 		ln.Close()
 		return "embedded; the daemon will start it on " + addr, nil
 	}
+	if err := checkEmbedded(st.Broker); err != nil {
+		return "", err
+	}
 	broker, err := st.brokerURL()
 	if err != nil {
 		return "", err
 	}
+	// The whole list first: it is what the daemon takes, and its errors
+	// name the URL that is wrong.
+	if _, err := mqttx.New(mqttx.Config{Broker: broker}); err != nil {
+		return "", err
+	}
+	nodes := mqttx.SplitBrokers(broker)
+	if len(nodes) == 1 {
+		return pingBroker(ctx, broker)
+	}
+	// Each node of a cluster on its own, at once: the daemon needs one,
+	// the cluster all of them.
+	oks := make([]string, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() { oks[i], errs[i] = pingBroker(ctx, n) })
+	}
+	wg.Wait()
+	var up, down []string
+	for i := range nodes {
+		if errs[i] != nil {
+			down = append(down, errs[i].Error())
+		} else {
+			up = append(up, oks[i])
+		}
+	}
+	summary := fmt.Sprintf("%d of %d nodes reachable", len(up), len(nodes))
+	switch {
+	case len(up) == 0:
+		return "", fmt.Errorf("%s: %s", summary, strings.Join(down, "; "))
+	case len(down) > 0:
+		return "", partialError{fmt.Errorf("%s (the daemon uses those; the others' sessions move to them): %s; %s",
+			summary, strings.Join(up, "; "), strings.Join(down, "; "))}
+	}
+	return summary + ": " + strings.Join(up, "; "), nil
+}
+
+// pingBroker connects to one broker (or node) once.
+func pingBroker(ctx context.Context, broker string) (string, error) {
 	tr, err := mqttx.New(mqttx.Config{Broker: broker})
 	if err != nil {
 		return "", err
@@ -141,7 +189,17 @@ func checkBroker(ctx context.Context, st settings) (string, error) {
 	if err := tr.Ping(ctx); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s reachable (connected in %v)", mqttx.Redact(st.Broker), time.Since(start).Round(time.Millisecond)), nil
+	return fmt.Sprintf("%s reachable (connected in %v)", mqttx.Redact(broker), time.Since(start).Round(time.Millisecond)), nil
+}
+
+// checkEmbedded refuses embedded:// in a list: it starts one broker, in
+// the daemon, and is no node of a cluster.
+func checkEmbedded(broker string) error {
+	if isEmbedded(broker) && strings.Contains(broker, ",") {
+		return usageError{fmt.Errorf("%w: broker %q: embedded:// starts one broker inside the daemon; it cannot be part of a list (give tcp:// URLs of a cluster's nodes instead)",
+			mqttx.ErrBadURL, mqttx.Redact(broker))}
+	}
+	return nil
 }
 
 func checkRegistry(ctx context.Context, st settings) (string, error) {
