@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +75,31 @@ func TestBrokerNodeFailover(t *testing.T) {
 	// Bilal's node dies after his killAfter-th.
 	const perSender, killAfter = 30, 10
 	killed := make(chan time.Time, 1)
+	killSignal := make(chan struct{})
+	// Presence agreement after the kill: Bilal, back on another node,
+	// and everyone listing the three of them.
+	agreed := make(chan time.Duration, 1)
+	go func() {
+		<-killSignal
+		start := time.Now()
+		deadline := start.Add(time.Minute)
+		for time.Now().Before(deadline) {
+			ok := true
+			for i, d := range ds {
+				r, err := roomInfo(t.Context(), d, inv.Room)
+				if err != nil || r.Members != len(ds) || !r.Connected || i == victim && r.Node == c.URL(victim) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				agreed <- time.Since(start)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		close(agreed)
+	}()
 	errs := make(chan error, len(ds))
 	var wg sync.WaitGroup
 	for i, d := range ds {
@@ -86,6 +112,7 @@ func TestBrokerNodeFailover(t *testing.T) {
 				if i == victim && k == killAfter {
 					c.Kill(t, victim)
 					killed <- time.Now()
+					close(killSignal)
 				}
 			}
 		})
@@ -128,8 +155,11 @@ func TestBrokerNodeFailover(t *testing.T) {
 
 	// Bilal is on another node of his list now, and every member lists
 	// every member again.
-	waitMembers(t, 20*time.Second, inv.Room, len(ds), ds...)
-	t.Logf("presence: all three list all three %v after the kill", time.Since(killedAt).Round(10*time.Millisecond))
+	if d, ok := <-agreed; ok {
+		t.Logf("presence: all three list all three, Bilal on another node, %v after the kill", d.Round(10*time.Millisecond))
+	} else {
+		t.Error("presence: the three did not all list the three within a minute of the kill")
+	}
 	if r, _ := roomInfo(t.Context(), bilal, inv.Room); r.Node == c.URL(victim) || r.Node == "" {
 		t.Errorf("Bilal's room says node %q after node %s died", r.Node, c.URL(victim))
 	} else if !strings.Contains(bilal.Log(), "moved to another broker node") {
@@ -173,4 +203,43 @@ func TestBrokerNodeFailover(t *testing.T) {
 			t.Errorf("%s lost its broker connection during the takeover attempts:\n%s", names[i], tail(d.Log(), 20))
 		}
 	}
+
+	// The killed node comes back, Bilal leaves, and Dana joins through
+	// that node: every list is the same. (A member that moves to another
+	// node leaves its retained presence behind on the first — RabbitMQ's
+	// retained messages stay on the node that took them, and the leave
+	// and the Will clear only the copy on the present node — and such a
+	// copy lists him to a joiner on that node only until the members have
+	// answered her ask: TestRetainedPresenceNeedsLiveAnswer. The node
+	// killed here has not kept Bilal's in the runs seen so far.)
+	restart := time.Now()
+	c.Restart(t, victim)
+	t.Logf("node %d back in the cluster in %v", victim, time.Since(restart).Round(100*time.Millisecond))
+	must(t, bilal, "leave", inv.Room)
+	dana := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: c.URLs(victim), DB: db, Name: "Dana"})
+	logsOnFailure(t, dana)
+	must(t, dana, "join", inv.Room, "--password", inv.Password)
+	joined = time.Now()
+	ghost := false
+	eventually(t, 20*time.Second, func() error {
+		for _, d := range []*testenv.Daemon{asha, ds[2], dana} {
+			r, err := roomInfo(t.Context(), d, inv.Room)
+			if err != nil {
+				return err
+			}
+			var listed []string
+			for _, m := range r.MemberList {
+				listed = append(listed, m.Name)
+			}
+			if d == dana && slices.Contains(listed, "Bilal") {
+				ghost = true
+			}
+			if strings.Join(slices.Sorted(slices.Values(listed)), ",") != "Asha,Chen,Dana" {
+				return fmt.Errorf("%s lists %q, want Asha, Chen and Dana", d.StateDir, listed)
+			}
+		}
+		return nil
+	})
+	t.Logf("presence after a join on the restarted node: the three lists agree %v after the join (Bilal's old retained copy seen by Dana: %v)",
+		time.Since(joined).Round(10*time.Millisecond), ghost)
 }

@@ -234,8 +234,8 @@ func startRabbitMQ(sbin string, n int) (*RabbitMQ, error) {
 // nodes boot together and form the cluster from their configuration
 // (classic_config peer discovery): no rabbitmqctl join_cluster, which
 // would restart each joining node's application.
-func startRabbitCluster(sbin, dir string, n int) (c *RabbitMQ, err error) {
-	c = &RabbitMQ{dir: dir, sbin: sbin}
+func startRabbitCluster(sbin, dir string, n int) (_ *RabbitMQ, err error) {
+	c := &RabbitMQ{dir: dir, sbin: sbin}
 	defer func() {
 		if err != nil {
 			c.stop()
