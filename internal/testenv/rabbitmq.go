@@ -33,7 +33,7 @@ const rabbitNodes = 3
 
 // rabbitStartTimeout bounds a node's boot, which takes 10–25 s of CPU on
 // an idle machine and much longer on a busy one.
-const rabbitStartTimeout = 3 * time.Minute
+const rabbitStartTimeout = 4 * time.Minute
 
 // RabbitMQ is a cluster of RabbitMQ nodes on loopback, each with the MQTT
 // plugin, persistent MQTT sessions in quorum queues replicated on every
