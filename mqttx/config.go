@@ -8,7 +8,9 @@ import (
 // Config configures a Transport. Only Broker is required; a zero field
 // takes the default given in its comment.
 type Config struct {
-	// Broker is the broker's URL, one of URLForms.
+	// Broker is the broker's URL, one of URLForms, or the URLs of a
+	// cluster's nodes separated by commas: sessions connect to the first
+	// that answers, and move to another when theirs is lost.
 	Broker string
 	// Username and Password authenticate to the broker. When Username is
 	// set, the pair replaces any user information in Broker.

@@ -38,6 +38,10 @@ type session struct {
 	conns atomic.Uint64
 	// subErr is the last subscription error, for Open's.
 	subErr atomic.Pointer[error]
+	// trying is the node Paho dials, node the one the session is (or was
+	// last) connected to: with a broker list, Paho says which it tries,
+	// not which answered.
+	trying, node atomic.Pointer[string]
 }
 
 func (s *session) lastSubErr() error {
@@ -86,7 +90,24 @@ func (s *session) clientOptions() *mqtt.ClientOptions {
 	o.SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
 		s.log.Debug("reconnecting")
 	})
+	// Called before each node is dialled, on the goroutine that then
+	// connects: the last one before onConnect is the one that answered.
+	o.SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) {
+		if b, ok := n.(mqtt.ConnectionNotificationBroker); ok && b.Broker != nil {
+			u := b.Broker.String() // the dial URL: no user information
+			s.trying.Store(&u)
+		}
+	})
 	return o
+}
+
+// Node returns the URL of the broker node the session is connected to,
+// or was last: with a list of nodes, the one that answered.
+func (s *session) Node() string {
+	if p := s.node.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // start starts the delivery and event goroutines; they end when done is
@@ -141,6 +162,11 @@ func (s *session) deliverLoop() {
 // time; OnConnect follows once they are acknowledged.
 func (s *session) onConnect(c mqtt.Client) {
 	n := s.conns.Add(1)
+	if node := s.trying.Load(); node != nil {
+		if old := s.node.Swap(node); old != nil && *old != *node {
+			s.log.Info("moved to another broker node", "from", *old, "to", *node)
+		}
+	}
 	for {
 		if s.closed() {
 			return
@@ -169,7 +195,7 @@ func (s *session) onConnect(c mqtt.Client) {
 	if s.conns.Load() != n {
 		return // a newer connection reports itself
 	}
-	s.log.Info("connected", "connection", n)
+	s.log.Info("connected", "connection", n, "node", s.Node())
 	s.reportFirst(nil)
 	s.ev.post(s.cfg.OnConnect)
 }

@@ -17,12 +17,12 @@ import (
 
 var _ rooms.Transport = (*Transport)(nil)
 
-// Transport opens rooms' sessions on one MQTT broker: one Paho client, and
-// so one connection with its own Will, per session. It is safe for
-// concurrent use.
+// Transport opens rooms' sessions on one MQTT broker, or on the nodes of
+// a clustered one: one Paho client, and so one connection with its own
+// Will, per session. It is safe for concurrent use.
 type Transport struct {
 	cfg    Config
-	url    brokerURL
+	url    brokerList
 	tls    *tls.Config
 	user   string
 	pass   string
@@ -31,11 +31,11 @@ type Transport struct {
 }
 
 // New validates cfg and returns a Transport for its broker. It does not
-// connect: Open does. A malformed or unsupported URL gives an error that
-// wraps ErrBadURL and lists URLForms.
+// connect: Open does. A malformed or unsupported URL, or list of URLs,
+// gives an error that wraps ErrBadURL and lists URLForms.
 func New(cfg Config) (*Transport, error) {
 	cfg = cfg.withDefaults()
-	u, err := parseBrokerURL(cfg.Broker)
+	u, err := parseBrokerList(cfg.Broker)
 	if err != nil {
 		return nil, fmt.Errorf("mqttx: %w", err)
 	}
@@ -64,7 +64,8 @@ func New(cfg Config) (*Transport, error) {
 	return t, nil
 }
 
-// Broker returns the broker's URL with any password removed.
+// Broker returns the broker's URL, or the list of its nodes' URLs, with
+// any password removed.
 func (t *Transport) Broker() string { return t.url.redacted }
 
 // Open connects a session with cfg.ClientID, subscribes cfg.Filters and
@@ -147,7 +148,11 @@ func checkSessionConfig(cfg rooms.SessionConfig) error {
 func (t *Transport) baseOptions(clientID string) *mqtt.ClientOptions {
 	c := t.cfg
 	o := mqtt.NewClientOptions()
-	o.AddBroker(t.url.dial.String())
+	// Paho tries the nodes in order at every connection and
+	// reconnection, and takes the first that answers.
+	for _, n := range t.url.nodes {
+		o.AddBroker(n.dial.String())
+	}
 	o.SetClientID(clientID)
 	o.SetUsername(t.user)
 	o.SetPassword(t.pass)

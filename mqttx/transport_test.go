@@ -534,7 +534,7 @@ func TestUnhandledComesAgain(t *testing.T) {
 // Publish's errors read as they always did: the topic, the broker once
 // the packet reached it, and the cause, which errors.Is still finds.
 func TestPublishErrorWording(t *testing.T) {
-	s := &session{t: &Transport{url: brokerURL{redacted: "tcp://alice@broker.example:1883"}}}
+	s := &session{t: &Transport{url: brokerList{redacted: "tcp://alice@broker.example:1883"}}}
 	queued := fmt.Errorf("%w (the message stays queued for the next connection)", context.DeadlineExceeded)
 	for _, c := range []struct {
 		topic    string

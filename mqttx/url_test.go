@@ -67,6 +67,7 @@ func TestParseBrokerURLErrors(t *testing.T) {
 		{"tcp://h:0", `bad port "0"`},
 		{"tcp://h:70000", `bad port "70000"`},
 		{"tcp://h:port", "invalid port"},
+		{"tcp://127.0.0.1:1883:1", `bad host "127.0.0.1:1883:1"`},
 		{"tcp://h:1883/room", "only meaningful with ws"},
 		{"tcp://h:1883?x=1", "only meaningful with ws"},
 		{"ws://h/x#frag", "fragment"},
@@ -145,6 +146,72 @@ func TestCheckTopic(t *testing.T) {
 		err := checkTopic(tt.topic, tt.filter)
 		if (err == nil) != tt.ok {
 			t.Errorf("checkTopic(%q, filter=%v) = %v, want ok=%v", tt.topic, tt.filter, err, tt.ok)
+		}
+	}
+}
+
+func TestParseBrokerList(t *testing.T) {
+	l, err := parseBrokerList(" tcp://alice:s3,cret@n1:1883 , tcp://n2, tcp://alice:s3,cret@n3:1884")
+	if err != nil {
+		t.Fatalf("parseBrokerList: %v", err)
+	}
+	var dials []string
+	for _, n := range l.nodes {
+		dials = append(dials, n.dial.String())
+	}
+	if got, want := strings.Join(dials, " "), "tcp://n1:1883 tcp://n2:1883 tcp://n3:1884"; got != want {
+		t.Errorf("nodes %q, want %q", got, want)
+	}
+	if l.user != "alice" || l.password != "s3,cret" {
+		t.Errorf("credentials %q, %q; want those of the URLs that give them", l.user, l.password)
+	}
+	if want := "tcp://alice:xxxxx@n1:1883,tcp://n2,tcp://alice:xxxxx@n3:1884"; l.redacted != want {
+		t.Errorf("redacted %q, want %q", l.redacted, want)
+	}
+	if ssl, err := parseBrokerList("ssl://n1?ca=/etc/ca.pem,ssl://n2"); err != nil || ssl.caFile != "/etc/ca.pem" || !ssl.tls {
+		t.Errorf("a ca= on one node: %+v, %v; want it for all", ssl, err)
+	}
+}
+
+func TestParseBrokerListErrors(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"tcp://n1,", "URL 2 of 2 is empty"},
+		{"tcp://n1,,tcp://n2", "URL 2 of 3 is empty"},
+		{"tcp://n1,tcp://n2:0", `broker 2 of 2: bad broker URL "tcp://n2:0": bad port`},
+		{"tcp://n1,http://n2", `broker 2 of 2: bad broker URL "http://n2": unknown scheme`},
+		{"tcp://n1,mqtt://n1:1883", "listed twice"},
+		{"tcp://n1,ws://n2", "either all WebSocket"},
+		{"tcp://n1,ssl://n2", "either all TLS"},
+		{"tcp://alice:s3cret@n1,tcp://bob:s3cret@n2", "another user or password"},
+		{"tcp://alice:s3cret@n1,tcp://alice:0ther9@n2", "another user or password"},
+		{"ssl://n1?ca=/a.pem,ssl://n2?ca=/b.pem", "another ca="},
+		{"embedded://127.0.0.1:1883,tcp://n2", `unknown scheme "embedded"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := New(Config{Broker: tt.in})
+			if err == nil {
+				t.Fatal("New succeeded")
+			}
+			if !errors.Is(err, ErrBadURL) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q: want ErrBadURL saying %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "0ther9") {
+				t.Errorf("error %q shows a password", err)
+			}
+		})
+	}
+}
+
+func TestRedactList(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"tcp://a:pw@n1,tcp://n2", "tcp://a:xxxxx@n1,tcp://n2"},
+		{"tcp://a:p,w@n1", "tcp://a:xxxxx@n1"}, // a comma in the password
+		{"tcp://a:p,w@n1 , ssl://a:p,w@n2", "tcp://a:xxxxx@n1,ssl://a:xxxxx@n2"},
+		{"tcp://a:pw@n1:bad,tcp://n2", "tcp://a:xxxxx@n1:bad,tcp://n2"},
+	} {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

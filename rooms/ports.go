@@ -183,6 +183,14 @@ type Session interface {
 	Close(ctx context.Context, forget bool) error
 }
 
+// NodeSession is a Session that says which node of a clustered broker
+// it is connected to (or was last): Node returns its URL, without
+// credentials.
+type NodeSession interface {
+	Session
+	Node() string
+}
+
 // Transport opens sessions on a message broker.
 type Transport interface {
 	// Open connects a session and subscribes its filters before returning.

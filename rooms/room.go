@@ -48,12 +48,18 @@ type room struct {
 	members  map[MemberID]string    // live presence: member → display name
 	heard    map[MemberID]time.Time // when each member's presence last came
 	tags     map[string]MemberID    // member tags seen on presence topics
-	unread   int
-	muted    bool
-	leases   int    // live leases in the registry, as of the last heartbeat
-	registry string // one of the Registry* states
-	rejected uint64 // payloads that did not open or were malformed
-	replayed uint64 // genuine payloads shown before, published again
+	// tentative are the members listed only from a retained presence, a
+	// copy the broker kept: on a cluster whose nodes keep retained
+	// messages to themselves (RabbitMQ), it may be a member's old copy
+	// on a node it left. Its live answer to our ask confirms it; without
+	// one it is dropped (see confirmWindow).
+	tentative map[MemberID]bool
+	unread    int
+	muted     bool
+	leases    int    // live leases in the registry, as of the last heartbeat
+	registry  string // one of the Registry* states
+	rejected  uint64 // payloads that did not open or were malformed
+	replayed  uint64 // genuine payloads shown before, published again
 
 	// joinedAt is when this member joined the room (Unix ms; kept across
 	// restarts): a message of an unknown sender from before then is a
@@ -131,6 +137,7 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		members:      make(map[MemberID]string),
 		heard:        make(map[MemberID]time.Time),
 		tags:         make(map[string]MemberID),
+		tentative:    make(map[MemberID]bool),
 		marks:        make(marks),
 		prior:        make(map[MemberID]bool),
 		floors:       make(map[MemberID]Mark),
@@ -218,6 +225,7 @@ func (r *room) expire(self MemberID, now time.Time, ttl time.Duration) bool {
 		if m != self && now.Sub(r.heard[m]) > ttl {
 			delete(r.members, m)
 			delete(r.heard, m)
+			delete(r.tentative, m)
 			changed = true
 		}
 	}
@@ -270,6 +278,9 @@ type RoomInfo struct {
 	// Topic is the room's message topic on the broker; PresenceTopic this
 	// member's presence topic there (for diagnostics: both are pseudonyms).
 	Topic, PresenceTopic string
+	// Node is the broker node the room's session uses (or last used), if
+	// the Session says (a NodeSession): with a cluster's nodes, which.
+	Node string
 }
 
 // LastMember reports whether this daemon is, as far as it can tell, the
@@ -320,6 +331,9 @@ func (r *room) info(self MemberID) RoomInfo {
 	if r.sess != nil {
 		in.Connected = r.sess.Connected()
 		in.Waits = r.sess.Waits()
+		if ns, ok := r.sess.(NodeSession); ok {
+			in.Node = ns.Node()
+		}
 	}
 	return in
 }
@@ -505,6 +519,7 @@ func (r *room) memberGone(tag string) bool {
 	delete(r.tags, tag)
 	delete(r.members, m)
 	delete(r.heard, m)
+	delete(r.tentative, m)
 	return was
 }
 
@@ -515,6 +530,13 @@ func (r *room) memberGone(tag string) bool {
 func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, now time.Time) (changed, learned bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	_, listed := r.members[sender]
+	switch {
+	case !retained:
+		delete(r.tentative, sender)
+	case !listed || r.tentative[sender]:
+		r.tentative[sender] = true
+	}
 	changed = r.heardFrom(sender, tag, b.Name, now)
 	if retained || b.Run == 0 {
 		return changed, false
@@ -526,6 +548,25 @@ func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, 
 		r.floors[sender] = Mark{Run: b.Run, Seq: b.Seq}
 	}
 	return changed, true
+}
+
+// dropTentative drops the members listed only from retained copies, and
+// reports whether there were any.
+func (r *room) dropTentative() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for m := range r.tentative {
+		delete(r.members, m)
+		delete(r.heard, m)
+		for tag, tm := range r.tags {
+			if tm == m {
+				delete(r.tags, tag)
+			}
+		}
+	}
+	changed := len(r.tentative) > 0
+	clear(r.tentative)
+	return changed
 }
 
 // markRead sets the unread count to zero.

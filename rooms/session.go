@@ -106,7 +106,9 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 const announceInterval = time.Second
 
 // announce publishes this member's retained presence in r; with ask, it
-// asks the others to announce themselves too. It never runs after detach
+// asks the others to announce themselves too (live: a retained copy
+// alone does not keep a member listed, see confirmWindow), at most once
+// per announceInterval each, however often they are asked. It never runs after detach
 // has begun: an announcement landing after detach's clear would leave a
 // retained ghost on the broker, with no Will to remove it.
 func (s *Service) announce(r *room, ask bool) {
@@ -129,6 +131,11 @@ func (s *Service) announce(r *room, ask bool) {
 		return
 	}
 	r.lastAnnounce = time.Now()
+	if ask {
+		// Every live member answers within announceInterval; those
+		// listed only from a retained copy by then are not here.
+		time.AfterFunc(confirmWindow, func() { s.confirmPresence(r) })
+	}
 	ctx, cancel := context.WithTimeout(r.announceCtx, publishTimeout)
 	defer cancel()
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.presenceOf(s.me), Payload: payload, Retained: true}); err != nil {
@@ -139,6 +146,23 @@ func (s *Service) announce(r *room, ask bool) {
 			return
 		}
 		s.log.Warn("announce presence", "room", r.id, "err", err)
+	}
+}
+
+// confirmWindow is how long after asking the members to announce
+// themselves a member listed only from a retained presence stays listed
+// without a live one. The retained copy is a hint: RabbitMQ's nodes keep
+// retained messages to themselves, so a member who moved to another node
+// leaves its old copy behind on the first, which its Will and its leave
+// do not clear. Live members answer an ask within announceInterval (plus
+// a busy machine's delays).
+const confirmWindow = holdWindow
+
+// confirmPresence drops the members of r that are listed only from a
+// retained presence: none answered our ask live.
+func (s *Service) confirmPresence(r *room) {
+	if r.dropTentative() && s.room(r.id) == r {
+		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
 	}
 }
 

@@ -90,6 +90,9 @@ type RoomJSON struct {
 	Topic      string       `json:"topic,omitempty"`
 	// PresenceTopic is this daemon's presence topic in the room.
 	PresenceTopic string `json:"presence_topic,omitempty"`
+	// Node is the broker node the room's connection uses (or last used):
+	// with a list of a cluster's nodes, which of them.
+	Node string `json:"node,omitempty"`
 }
 
 // MessageJSON is one message, as `sunoye tail --json` prints it.
@@ -154,6 +157,7 @@ func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 	r := RoomJSON{
 		Room: string(in.ID), Members: len(in.Members), Unread: in.Unread, Leases: in.Leases,
 		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Waits: in.Waits, Registry: in.Registry,
+		Node:      in.Node,
 		CanInvite: in.CanInvite, LastMember: in.LastMember(),
 	}
 	if withMembers {

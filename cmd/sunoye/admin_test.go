@@ -158,11 +158,18 @@ func TestDoctor(t *testing.T) {
 			t.Fatal(err)
 		}
 		// "MARK NAME(padded) message": the check's line, by name.
+		// A check about several nodes goes on in indented lines.
 		lines := make(map[string]string)
+		last := ""
 		for _, l := range strings.Split(string(out), "\n") {
+			if last != "" && strings.HasPrefix(l, "    ") {
+				lines[last] += "\n" + l
+				continue
+			}
+			last = ""
 			for _, name := range []string{"daemon", "broker", "registry", "notification server", "tray host", "chat windows"} {
 				if len(l) > 5 && strings.HasPrefix(l[5:], name+" ") {
-					lines[name] = l
+					lines[name], last = l, name
 				}
 			}
 		}
@@ -205,6 +212,24 @@ func TestDoctor(t *testing.T) {
 		}
 		want(t, lines, "FAIL", "broker", addr, "unreachable")
 		want(t, lines, "ok  ", "registry")
+	})
+	t.Run("broker list", func(t *testing.T) {
+		addr := closedPort(t)
+		lines, code := doctor(t, m.URL()+","+"tcp://"+addr, "")
+		if code != 0 {
+			t.Errorf("exit %d, want 0: one node of the list answers", code)
+		}
+		want(t, lines, "warn", "broker", "1 of 2 nodes reachable", m.Addr()+" reachable", addr, "unreachable")
+		lines, code = doctor(t, "tcp://"+addr+","+"tcp://"+closedPort(t), "")
+		if code == 0 {
+			t.Error("exit 0 with no node of the list reachable")
+		}
+		want(t, lines, "FAIL", "broker", "0 of 2 nodes reachable")
+		lines, code = doctor(t, m.URL()+",tcp://"+addr+":1", "")
+		if code == 0 {
+			t.Error("exit 0 with a malformed URL in the list")
+		}
+		want(t, lines, "FAIL", "broker", "broker 2 of 2", "bad broker URL")
 	})
 	t.Run("all there", func(t *testing.T) {
 		d := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: m.URL(), DB: dsn, StateDir: state, Name: "Asha"})

@@ -37,7 +37,14 @@ type mqttWire struct {
 
 func newMQTTWire(t *testing.T, m *testenv.Mosquitto) *mqttWire {
 	t.Helper()
-	host, port, _ := strings.Cut(m.Addr(), ":")
+	return newMQTTWireAt(t, m.Addr())
+}
+
+// newMQTTWireAt is newMQTTWire for the broker (or node) at addr,
+// "HOST:PORT".
+func newMQTTWireAt(t *testing.T, addr string) *mqttWire {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
 	return &mqttWire{
 		t:    t,
 		pub:  testenv.NeedBinary(t, "mosquitto_pub", "mosquitto-clients"),

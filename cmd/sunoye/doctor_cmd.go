@@ -130,10 +130,29 @@ func checkBroker(ctx context.Context, st settings) (string, error) {
 		ln.Close()
 		return "embedded; the daemon will start it on " + addr, nil
 	}
+	if err := checkEmbedded(st.Broker); err != nil {
+		return "", err
+	}
 	broker, err := st.brokerURL()
 	if err != nil {
 		return "", err
 	}
+	// The whole list first: it is what the daemon takes, and its errors
+	// name the URL that is wrong.
+	if _, err := mqttx.New(mqttx.Config{Broker: broker}); err != nil {
+		return "", err
+	}
+	nodes := mqttx.SplitBrokers(broker)
+	if len(nodes) == 1 {
+		return pingBroker(ctx, broker)
+	}
+	// Each node of a cluster on its own: the daemon needs one, the
+	// cluster all of them.
+	return checkEach(ctx, "nodes reachable", nodes, pingBroker)
+}
+
+// pingBroker connects to one broker (or node) once.
+func pingBroker(ctx context.Context, broker string) (string, error) {
 	tr, err := mqttx.New(mqttx.Config{Broker: broker})
 	if err != nil {
 		return "", err
@@ -142,7 +161,17 @@ func checkBroker(ctx context.Context, st settings) (string, error) {
 	if err := tr.Ping(ctx); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s reachable (connected in %v)", mqttx.Redact(st.Broker), time.Since(start).Round(time.Millisecond)), nil
+	return fmt.Sprintf("%s reachable (connected in %v)", mqttx.Redact(broker), time.Since(start).Round(time.Millisecond)), nil
+}
+
+// checkEmbedded refuses embedded:// in a list: it starts one broker, in
+// the daemon, and is no node of a cluster.
+func checkEmbedded(broker string) error {
+	if isEmbedded(broker) && strings.Contains(broker, ",") {
+		return usageError{fmt.Errorf("%w: broker %q: embedded:// starts one broker inside the daemon; it cannot be part of a list (give tcp:// URLs of a cluster's nodes instead)",
+			mqttx.ErrBadURL, mqttx.Redact(broker))}
+	}
+	return nil
 }
 
 func checkRegistry(ctx context.Context, st settings) (string, error) {
@@ -157,29 +186,34 @@ func checkRegistry(ctx context.Context, st settings) (string, error) {
 	if len(hosts) == 1 {
 		return probeRegistry(ctx, dsn)
 	}
-	// Every host of a list, at once: the daemon moves to the next when
-	// one fails, so each must be usable.
-	msgs := make([]string, len(hosts))
-	errs := make([]error, len(hosts))
+	// Every host of a list: the daemon moves to the next when one
+	// fails, so each must be usable.
+	return checkEach(ctx, "hosts usable", hosts, probeRegistry)
+}
+
+// checkEach runs probe on every node of a cluster at once. All up is ok,
+// some down is degraded (the daemon uses the others, but has fewer to
+// move to), all down fails.
+func checkEach(ctx context.Context, what string, nodes []string, probe func(context.Context, string) (string, error)) (string, error) {
+	msgs := make([]string, len(nodes))
+	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Go(func() { msgs[i], errs[i] = probeRegistry(ctx, h) })
+	for i, n := range nodes {
+		wg.Go(func() { msgs[i], errs[i] = probe(ctx, n) })
 	}
 	wg.Wait()
-	var lines []string
 	down := 0
 	for i, err := range errs {
 		if err != nil {
 			down++
 			msgs[i] = "FAIL " + err.Error()
 		}
-		lines = append(lines, msgs[i])
 	}
-	msg := fmt.Sprintf("%d of %d hosts usable:\n    %s", len(hosts)-down, len(hosts), strings.Join(lines, "\n    "))
+	msg := fmt.Sprintf("%d of %d %s:\n    %s", len(nodes)-down, len(nodes), what, strings.Join(msgs, "\n    "))
 	switch down {
 	case 0:
 		return msg, nil
-	case len(hosts):
+	case len(nodes):
 		return "", errors.New(msg)
 	}
 	return "", degraded{errors.New(msg + "\n    the daemon uses the others, but has fewer to move to")}

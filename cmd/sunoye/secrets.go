@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sunoye/sunoye/db"
+	"github.com/sunoye/sunoye/mqttx"
 )
 
 // Passwords never need the command line, where every local user can read
@@ -153,14 +154,27 @@ func (src secretSource) apply(s secretSetting, raw string) (string, error) {
 	if src.from == "" {
 		return raw, nil
 	}
-	pw := src.value
-	if src.file != "" {
-		p, err := readSecretFile(src.file, os.Stdin)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", src.from, err)
-		}
-		pw = p
+	pw, err := src.password()
+	if err != nil {
+		return "", err
 	}
+	return src.put(s, raw, pw)
+}
+
+// password reads the password (once: the file may be stdin).
+func (src secretSource) password() (string, error) {
+	if src.file == "" {
+		return src.value, nil
+	}
+	p, err := readSecretFile(src.file, os.Stdin)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", src.from, err)
+	}
+	return p, nil
+}
+
+// put puts pw into raw, which must name a user and no password.
+func (src secretSource) put(s secretSetting, raw, pw string) (string, error) {
 	userOf, setPassword := s.user, s.setPassword
 	if userOf == nil {
 		userOf, setPassword = urlUser, urlWithPassword
@@ -197,8 +211,31 @@ func urlWithPassword(raw, password string) (string, error) {
 
 // brokerURL is the broker URL to connect to: st.Broker with its password
 // from --broker-password-file or $SUNOYE_BROKER_PASSWORD, if given.
+// In a list of a cluster's nodes, it goes into every URL that names a
+// user.
 func (st settings) brokerURL() (string, error) {
-	return st.brokerPassword.apply(brokerSecret, st.Broker)
+	nodes := mqttx.SplitBrokers(st.Broker)
+	if len(nodes) == 1 || st.brokerPassword.from == "" {
+		return st.brokerPassword.apply(brokerSecret, st.Broker)
+	}
+	pw, err := st.brokerPassword.password()
+	if err != nil {
+		return "", err
+	}
+	named := false
+	for i, n := range nodes {
+		if user, _ := urlUser(n); user == "" {
+			continue
+		}
+		named = true
+		if nodes[i], err = st.brokerPassword.put(brokerSecret, n, pw); err != nil {
+			return "", err
+		}
+	}
+	if !named {
+		return st.brokerPassword.put(brokerSecret, nodes[0], pw) // its error: no user
+	}
+	return strings.Join(nodes, ","), nil
 }
 
 // dbDSN is the registry DSN to open: st.DB with its password from

@@ -80,7 +80,7 @@ func sameServer(a, b *url.URL) bool {
 func saveSettings(path string, in web.SettingsJSON, cur settings) error {
 	var err error
 	if in.Broker != "" {
-		if in.Broker, err = withPassword("broker", in.Broker, cur.Broker); err != nil {
+		if in.Broker, err = withBrokerPasswords(in.Broker, cur.Broker); err != nil {
 			return err
 		}
 	}
@@ -91,6 +91,9 @@ func saveSettings(path string, in web.SettingsJSON, cur settings) error {
 	}
 	if path == "" {
 		return errors.New("no config file: set $SUNOYE_CONFIG or $XDG_CONFIG_HOME")
+	}
+	if err := checkEmbedded(in.Broker); err != nil {
+		return fmt.Errorf("%w: %w", rooms.ErrInvalid, err)
 	}
 	if in.Broker != "" && !isEmbedded(in.Broker) {
 		if _, err := mqttx.New(mqttx.Config{Broker: in.Broker}); err != nil {
@@ -135,10 +138,42 @@ func saveSettings(path string, in web.SettingsJSON, cur settings) error {
 // masked, and saves to the config file.
 func settingsView(opt web.UIOptions, svc *rooms.Service, st settings) web.UIOptions {
 	opt.LoadSettings = func() web.SettingsJSON {
-		return web.SettingsJSON{Name: svc.Name(), Broker: showURL(st.Broker), DB: showURL(st.DB)}
+		return web.SettingsJSON{Name: svc.Name(), Broker: showBroker(st.Broker), DB: showURL(st.DB)}
 	}
 	opt.SaveSettings = func(s web.SettingsJSON) error { return saveSettings(configPath(), s, st) }
 	return opt
+}
+
+// showBroker is showURL for each URL of a broker list.
+func showBroker(raw string) string {
+	nodes := mqttx.SplitBrokers(raw)
+	for i, n := range nodes {
+		nodes[i] = showURL(n)
+	}
+	return strings.Join(nodes, ",")
+}
+
+// withBrokerPasswords is withPassword for each URL of a broker list: a
+// masked password is the one of the node of the current list that is the
+// same server.
+func withBrokerPasswords(edited, old string) (string, error) {
+	nodes := mqttx.SplitBrokers(edited)
+	if len(nodes) == 1 {
+		return withPassword("broker", edited, old)
+	}
+	olds := mqttx.SplitBrokers(old)
+	for i, n := range nodes {
+		var err error
+		for _, o := range olds {
+			if nodes[i], err = withPassword("broker", n, o); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(nodes, ","), nil
 }
 
 func isEmbedded(broker string) bool { return strings.HasPrefix(broker, "embedded://") }

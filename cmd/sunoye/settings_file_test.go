@@ -166,3 +166,28 @@ func TestSettingsViewKeepsThePasswordFromAnotherServer(t *testing.T) {
 		t.Errorf("config file after changing the database:\n%s", b)
 	}
 }
+
+// A broker list (a cluster's nodes) is shown with every node's password
+// masked, and saved with each node's own password back where it was left
+// masked; a node that is new to the list needs its password typed.
+func TestSettingsBrokerList(t *testing.T) {
+	cur := "ssl://alice:n0de-secret@n1:8883,ssl://alice:n0de-secret@n2:8883"
+	shown := showBroker(cur)
+	if want := "ssl://alice:xxxxx@n1:8883,ssl://alice:xxxxx@n2:8883"; shown != want {
+		t.Fatalf("shown %q, want %q", shown, want)
+	}
+	got, err := withBrokerPasswords(shown, cur)
+	if err != nil || got != cur {
+		t.Errorf("saved unchanged: %q, %v; want %q", got, err, cur)
+	}
+	swapped := "ssl://alice:xxxxx@n2:8883,ssl://alice:xxxxx@n1:8883"
+	if got, err := withBrokerPasswords(swapped, cur); err != nil || strings.Count(got, "n0de-secret") != 2 {
+		t.Errorf("reordered: %q, %v; want both passwords kept", got, err)
+	}
+	if _, err := withBrokerPasswords(shown+",ssl://alice:xxxxx@n3:8883", cur); !errors.Is(err, rooms.ErrInvalid) {
+		t.Errorf("a new node with a masked password: %v, want ErrInvalid asking for it", err)
+	}
+	if err := saveSettings(filepath.Join(t.TempDir(), "c.toml"), web.SettingsJSON{Broker: "embedded://127.0.0.1:1883,tcp://n2"}, settings{}); !errors.Is(err, rooms.ErrInvalid) {
+		t.Errorf("embedded:// in a list saved: %v", err)
+	}
+}

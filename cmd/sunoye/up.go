@@ -132,6 +132,9 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkEmbedded(st.Broker); err != nil {
+		return err
+	}
 	brokerURL, err := st.brokerURL()
 	if err != nil {
 		return err
