@@ -60,5 +60,11 @@ func (s *seenSet) add(id string) bool {
 	return true
 }
 
+// has reports whether id is in the set.
+func (s *seenSet) has(id string) bool {
+	_, ok := s.ids[id]
+	return ok
+}
+
 // forget removes id, so that a later copy is accepted.
 func (s *seenSet) forget(id string) { delete(s.ids, id) }

@@ -60,6 +60,15 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		}
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
+	if err := s.confirmSent(r, m, run, seq); err != nil {
+		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// confirmSent shows our message m, number seq of run, which the broker
+// has confirmed.
+func (s *Service) confirmSent(r *room, m Message, run, seq uint64) error {
 	// Confirmed: marked, and the mark on disk before it shows, so that
 	// its echo, coming again to the next run (after a stop or a crash
 	// before the echo was handled), is not shown twice.
@@ -75,10 +84,10 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	s.showMu.RUnlock()
 	if !saved {
 		// Its echo, not acknowledged, shows it at the next start.
-		return Message{}, fmt.Errorf("send to room %s: sent, but SunOye is stopping", id)
+		return errors.New("sent, but SunOye is stopping")
 	}
-	s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})
-	return m, nil
+	s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
+	return nil
 }
 
 func newMessageID() string {

@@ -38,6 +38,8 @@ const (
 const (
 	typeMessage  = "msg"
 	typePresence = "presence"
+	typeFile     = "file"  // a file's header: a message (see files.go)
+	typePiece    = "piece" // a piece of a file
 )
 
 // body is the signed, encrypted JSON inside a payload.
@@ -55,6 +57,10 @@ type body struct {
 	// Ask, in a presence, asks the other members to announce themselves
 	// again: the sender has just joined or reconnected.
 	Ask bool `json:"ask,omitempty"`
+	// File, in a file's header, describes the file; Piece is a piece of
+	// it (whose ID is its file's).
+	File  *fileMeta  `json:"file,omitempty"`
+	Piece *filePiece `json:"piece,omitempty"`
 }
 
 // Reasons a payload is rejected; the Service counts them per room.
@@ -91,7 +97,7 @@ func seal(aead cipher.AEAD, topic string, id Identity, b body) ([]byte, error) {
 		return nil, fmt.Errorf("nonce: %w", err)
 	}
 	out = aead.Seal(out, out[1:headerBytes], inner, additionalData(out[0], topic))
-	if len(out) > MaxPayloadBytes {
+	if len(out) > payloadLimit(b.Type) {
 		return nil, fmt.Errorf("%w: %d bytes", errPayloadSize, len(out))
 	}
 	return out, nil
@@ -115,7 +121,7 @@ func signed(topic string, js []byte) []byte {
 // open decrypts and checks a payload received on topic, returning its
 // sender and body. It never panics on hostile input.
 func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error) {
-	if len(payload) < headerBytes+aead.Overhead()+innerHeader || len(payload) > MaxPayloadBytes {
+	if len(payload) < headerBytes+aead.Overhead()+innerHeader || len(payload) > maxPiecePayload {
 		return "", body{}, fmt.Errorf("%w: %d bytes", errPayloadSize, len(payload))
 	}
 	if payload[0] != wireVersion {
@@ -138,7 +144,19 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	if err := b.validate(); err != nil {
 		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
 	}
+	if len(payload) > payloadLimit(b.Type) {
+		return "", body{}, fmt.Errorf("%w: %d bytes for a %s", errPayloadSize, len(payload), b.Type)
+	}
 	return memberOf(pub), b, nil
+}
+
+// payloadLimit is the largest payload of a body of type t: only a file's
+// pieces exceed MaxPayloadBytes.
+func payloadLimit(t string) int {
+	if t == typePiece {
+		return maxPiecePayload
+	}
+	return MaxPayloadBytes
 }
 
 // validate applies to received bodies the limits that senders obey.
@@ -158,6 +176,30 @@ func (b body) validate() error {
 			return errors.New("no sequence number")
 		}
 		return CheckText(b.Text)
+	case typeFile:
+		if !validMessageID(b.ID) {
+			return errors.New("bad message id")
+		}
+		if b.Run == 0 || b.Seq == 0 {
+			return errors.New("no sequence number")
+		}
+		if b.File == nil {
+			return errors.New("file header without a file")
+		}
+		if b.Text != "" {
+			if err := CheckText(b.Text); err != nil {
+				return err
+			}
+		}
+		return b.File.validate()
+	case typePiece:
+		if !validMessageID(b.ID) {
+			return errors.New("bad file id")
+		}
+		if p := b.Piece; p == nil || p.Index < 0 || p.Index >= maxPieces || len(p.Data) == 0 || len(p.Data) > pieceBytes {
+			return errors.New("piece out of bounds")
+		}
+		return nil
 	case typePresence:
 		if b.State != "online" {
 			return fmt.Errorf("unknown presence state %q", b.State)
