@@ -63,25 +63,24 @@ room is left or the daemon stops.`,
 			if err != nil {
 				return err
 			}
-			var name string
-			var body io.ReadCloser
-			err = call(c, func(ctx context.Context, cl *web.Client) (err error) {
-				name, body, err = cl.File(ctx, room, a[1])
-				return err
+			var path string
+			err = call(c, func(ctx context.Context, cl *web.Client) error {
+				name, body, err := cl.File(ctx, room, a[1])
+				if err != nil {
+					return err
+				}
+				defer body.Close()
+				path = rooms.SafeFileName(name)
+				if len(a) == 3 {
+					path = a[2]
+				}
+				if path == "-" {
+					_, err := io.Copy(c.OutOrStdout(), body)
+					return err
+				}
+				return writeNew(path, body, force)
 			})
-			if err != nil {
-				return err
-			}
-			defer body.Close()
-			path := rooms.SafeFileName(name)
-			if len(a) == 3 {
-				path = a[2]
-			}
-			if path == "-" {
-				_, err := io.Copy(c.OutOrStdout(), body)
-				return err
-			}
-			if err := writeNew(path, body, force); err != nil {
+			if err != nil || path == "-" {
 				return err
 			}
 			fmt.Fprintf(c.ErrOrStderr(), "saved %s\n", path)
