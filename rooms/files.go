@@ -27,14 +27,14 @@ import (
 const (
 	// MaxFileBytes is the largest file that can be sent.
 	MaxFileBytes = 8 << 20
-	// pieceBytes is the size of every piece but the last: base64 in the
-	// JSON body makes it 218 KiB, and the sealed payload with its topic
-	// and MQTT header stays under 220 KiB, well within 256 KiB.
+	// pieceBytes is the size of every piece but the last: raw after the
+	// body's JSON, the sealed payload with its topic and MQTT header
+	// stays under 161 KiB, well within 256 KiB.
 	pieceBytes = 160 << 10
 	// maxPieces is how many pieces a file of MaxFileBytes takes.
 	maxPieces = (MaxFileBytes + pieceBytes - 1) / pieceBytes
 	// maxPiecePayload bounds a piece's payload as a receiver opens it.
-	maxPiecePayload = 232 << 10
+	maxPiecePayload = pieceBytes + 4<<10
 	// MaxFileNameBytes bounds a file's name.
 	MaxFileNameBytes = 255
 	// DefaultFileBudget is how many bytes of files a room keeps, by
@@ -97,10 +97,11 @@ type fileMeta struct {
 	SHA256 string `json:"sha256"`
 }
 
-// filePiece is one piece of a file: its place (from 0) and bytes.
+// filePiece is one piece of a file: its place (from 0) and bytes. The
+// bytes travel raw after the body's JSON (see seal).
 type filePiece struct {
 	Index int    `json:"index"`
-	Data  []byte `json:"data"`
+	Data  []byte `json:"-"`
 }
 
 func (f *fileMeta) validate() error {
