@@ -405,3 +405,19 @@ func (f *roomFiles) sendTurn(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	}
 }
+
+// noteText is what a notification says of message m: its text, and the
+// name of its file if it has one.
+func noteText(m Message) string {
+	if m.File == nil {
+		return m.Text
+	}
+	s := "File: " + m.File.Name
+	if m.File.IsImage() {
+		s = "Image: " + m.File.Name
+	}
+	if m.Text != "" {
+		s = m.Text + "\n" + s
+	}
+	return s
+}
