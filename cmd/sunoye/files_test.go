@@ -84,6 +84,19 @@ func waitFile(t *testing.T, d *testenv.Daemon, room, name string, within time.Du
 	return found
 }
 
+// roomOfTwo starts Asha's and Bilal's daemons on b, and a room they are
+// both present in.
+func roomOfTwo(t *testing.T, b backend) (asha, bilal *testenv.Daemon, inv web.InviteJSON) {
+	t.Helper()
+	ds := b.daemons(t, "Asha", "Bilal")
+	asha, bilal = ds[0], ds[1]
+	logsOnFailure(t, ds...)
+	inv = create(t, asha)
+	must(t, bilal, "join", inv.Room, "--password", inv.Password)
+	waitPresent(t, 20*time.Second, inv.Room, 2, asha, bilal)
+	return asha, bilal, inv
+}
+
 // runIn runs the CLI against d in directory dir.
 func runIn(t *testing.T, d *testenv.Daemon, dir string, args ...string) (string, int) {
 	t.Helper()
@@ -105,12 +118,7 @@ func runIn(t *testing.T, d *testenv.Daemon, dir string, args ...string) (string,
 // usage error; nothing is rejected or dropped.
 func TestFiles8MiBEachWay(t *testing.T) {
 	b := cappedBackend(t)
-	ds := b.daemons(t, "Asha", "Bilal")
-	asha, bilal := ds[0], ds[1]
-	logsOnFailure(t, ds...)
-	inv := create(t, asha)
-	must(t, bilal, "join", inv.Room, "--password", inv.Password)
-	waitPresent(t, 20*time.Second, inv.Room, 2, asha, bilal)
+	asha, bilal, inv := roomOfTwo(t, b)
 
 	for _, c := range []struct {
 		from, to *testenv.Daemon
@@ -158,7 +166,7 @@ func TestFiles8MiBEachWay(t *testing.T) {
 	big, _ := randomFile(t, "big.bin", rooms.MaxFileBytes+1, "")
 	wantExit(t, asha, "", exitUsage, []string{"at most 8388608"}, "send", inv.Room, "--file", big)
 
-	for _, d := range ds {
+	for _, d := range []*testenv.Daemon{asha, bilal} {
 		r, _ := findRoom(roomsJSON(t, d), inv.Room)
 		if r.Rejected != 0 || r.FilesDropped != 0 {
 			t.Errorf("%s counted %d rejected, %d files dropped", d.StateDir, r.Rejected, r.FilesDropped)
@@ -227,12 +235,7 @@ func (h *hostileMember) piece(id string, i int, data []byte) {
 // whole; the daemon's memory stays bounded; the others' files still come.
 func TestHostileFiles(t *testing.T) {
 	b := cappedBackend(t)
-	ds := b.daemons(t, "Asha", "Bilal")
-	asha, bilal := ds[0], ds[1]
-	logsOnFailure(t, ds...)
-	inv := create(t, asha)
-	must(t, bilal, "join", inv.Room, "--password", inv.Password)
-	waitPresent(t, 20*time.Second, inv.Room, 2, asha, bilal)
+	asha, bilal, inv := roomOfTwo(t, b)
 	mal := newHostileMember(t, b.mosquitto, bilal, inv.Room)
 	before := footprintOf(t, asha.PID())
 
@@ -322,12 +325,7 @@ func TestHostileFiles(t *testing.T) {
 func TestFileReceiverKilledMidFile(t *testing.T) {
 	m := testenv.StartMosquittoPersistent(t)
 	b := backend{first: m.URL(), others: m.URL(), db: testenv.MariaDB(t), mosquitto: m}
-	ds := b.daemons(t, "Asha", "Bilal")
-	asha, bilal := ds[0], ds[1]
-	logsOnFailure(t, ds...)
-	inv := create(t, asha)
-	must(t, bilal, "join", inv.Room, "--password", inv.Password)
-	waitPresent(t, 20*time.Second, inv.Room, 2, asha, bilal)
+	asha, bilal, inv := roomOfTwo(t, b)
 
 	path, sum := randomFile(t, "mid.bin", rooms.MaxFileBytes, "")
 	sent := make(chan testenv.Result, 1)
