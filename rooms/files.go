@@ -98,10 +98,18 @@ type fileMeta struct {
 }
 
 // filePiece is one piece of a file: its place (from 0) and bytes. The
-// bytes travel raw after the body's JSON (see seal).
+// bytes travel raw after the body's JSON, which binds them by their
+// SHA-256 (see seal).
 type filePiece struct {
-	Index int    `json:"index"`
-	Data  []byte `json:"-"`
+	Index  int    `json:"index"`
+	SHA256 string `json:"sha256"`
+	Data   []byte `json:"-"`
+}
+
+// pieceSum is the hex SHA-256 of a piece's bytes.
+func pieceSum(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func (f *fileMeta) validate() error {

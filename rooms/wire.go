@@ -18,8 +18,9 @@ import (
 //	payload = version(1) | nonce(24) | XChaCha20-Poly1305(message key, nonce, inner, aad = version | topic)
 //	inner   = public key(32) | signature(64) | body (JSON)
 //
-// except that a file's piece has its bytes after its body: body (JSON) |
-// 0x00 | bytes.
+// except that a file's piece has its bytes after its body, outside the
+// signature, which covers their SHA-256 in the body: inner = public key |
+// signature | body (JSON) | 0x00 | bytes.
 //
 // The signature is Ed25519 over sigContext | topic | 0 | body, by the
 // sender's identity; the sender's member id is derived from the public key.
@@ -86,19 +87,27 @@ func newAEAD(k Key) cipher.AEAD {
 
 // seal signs and encrypts b for topic.
 func seal(aead cipher.AEAD, topic string, id Identity, b body) ([]byte, error) {
+	var raw []byte
+	if b.Piece != nil {
+		// A piece's bytes follow its JSON raw, after a NUL (which JSON
+		// text never holds): no base64, no JSON scanning of 160 KiB. The
+		// signed JSON binds them by their SHA-256: one pass of SHA-256
+		// rather than Ed25519's two of SHA-512 over them.
+		p := *b.Piece
+		p.SHA256 = pieceSum(p.Data)
+		b.Piece, raw = &p, p.Data
+	}
 	js, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode body: %w", err)
 	}
-	if b.Piece != nil {
-		// A piece's bytes follow its JSON raw, after a NUL (which JSON
-		// text never holds): no base64, no JSON scanning of 160 KiB.
-		js = append(append(js, 0), b.Piece.Data...)
-	}
-	inner := make([]byte, 0, innerHeader+len(js))
+	inner := make([]byte, 0, innerHeader+len(js)+1+len(raw))
 	inner = append(inner, id.public()...)
 	inner = append(inner, ed25519.Sign(id.priv, signed(topic, js))...)
 	inner = append(inner, js...)
+	if raw != nil {
+		inner = append(append(inner, 0), raw...)
+	}
 
 	out := make([]byte, headerBytes, headerBytes+len(inner)+aead.Overhead())
 	out[0] = wireVersion
@@ -142,11 +151,10 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	}
 	pub := ed25519.PublicKey(inner[:ed25519.PublicKeySize])
 	sig := inner[ed25519.PublicKeySize:innerHeader]
-	js := inner[innerHeader:]
+	js, raw, hasRaw := bytes.Cut(inner[innerHeader:], []byte{0})
 	if !ed25519.Verify(pub, signed(topic, js), sig) {
 		return "", body{}, errPayloadSig
 	}
-	js, raw, hasRaw := bytes.Cut(js, []byte{0})
 	var b body
 	if err := json.Unmarshal(js, &b); err != nil {
 		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
@@ -154,6 +162,9 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	if hasRaw {
 		if b.Type != typePiece || b.Piece == nil {
 			return "", body{}, fmt.Errorf("%w: bytes after the body of a %s", errPayloadBody, b.Type)
+		}
+		if pieceSum(raw) != b.Piece.SHA256 {
+			return "", body{}, fmt.Errorf("%w: a piece's bytes do not match their signed hash", errPayloadSig)
 		}
 		b.Piece.Data = raw
 	}
