@@ -42,6 +42,22 @@ async function fetchFile(room, id, download) {
   return resp.blob();
 }
 
+// imageURLs are the blob: URLs of the images shown, by room and message
+// id: a view rebuilt (a resync) shows them again without fetching them
+// again. The daemon keeps at most 32 MiB of files per room.
+const imageURLs = new Map();
+
+function imageURL(room, id) {
+  const key = room + '/' + id;
+  let url = imageURLs.get(key);
+  if (!url) {
+    url = fetchFile(room, id, false).then(blob => URL.createObjectURL(blob));
+    url.catch(() => imageURLs.delete(key));
+    imageURLs.set(key, url);
+  }
+  return url;
+}
+
 function unavailable(e) {
   return e.code === 'no_file' ? 'no longer kept (files stay in memory only, within a budget)' : e.message;
 }
@@ -76,8 +92,8 @@ export function fileNode(room, m) {
   if (IMAGE_TYPES.has(f.type)) {
     const img = $(node, '.file-image');
     img.alt = f.name;
-    fetchFile(room, m.id, false).then(blob => {
-      img.src = URL.createObjectURL(blob);
+    imageURL(room, m.id).then(url => {
+      img.src = url;
       img.hidden = false;
     }, err => {
       setText(note, 'Image ' + unavailable(err));
