@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -97,6 +99,33 @@ func roomOfTwo(t *testing.T, b backend) (asha, bilal *testenv.Daemon, inv web.In
 	return asha, bilal, inv
 }
 
+// tailJSONLine runs `sunoye tail --json ROOM` against d until it prints
+// a line that holds want, and returns that line.
+func tailJSONLine(t *testing.T, d *testenv.Daemon, room, want string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testenv.Sunoye(t), "--state-dir", d.StateDir, "tail", "--json", room)
+	cmd.Env = append(os.Environ(), "SUNOYE_CONFIG="+filepath.Join(d.StateDir, "no-config.toml"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cancel()
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), want) {
+			return sc.Text()
+		}
+	}
+	t.Fatalf("tail --json printed no line with %q", want)
+	return ""
+}
+
 // runIn runs the CLI against d in directory dir.
 func runIn(t *testing.T, d *testenv.Daemon, dir string, args ...string) (string, int) {
 	t.Helper()
@@ -143,6 +172,11 @@ func TestFiles8MiBEachWay(t *testing.T) {
 		if got := sha256File(t, out+"-own"); got != sum {
 			t.Errorf("%s: the sender's copy has SHA-256 %s, sent %s", c.name, got, sum)
 		}
+	}
+
+	// tail --json names the file, as a user's script reads it.
+	if line := tailJSONLine(t, bilal, inv.Room, "from-asha.bin"); !strings.Contains(line, `"file":{"name":"from-asha.bin","type":"application/octet-stream","size":8388608}`) {
+		t.Errorf("tail --json printed %s", line)
 	}
 
 	// save: the file's name in the current directory by default, never
