@@ -367,7 +367,7 @@ func (f *roomFiles) expire(k fileKey, now time.Time) (dropped bool, again time.D
 	return true, 0
 }
 
-// building reports whether sender's file id is being put together.
+// isBuilding reports whether sender's file id is being put together.
 func (f *roomFiles) isBuilding(sender MemberID, id string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -59,7 +59,7 @@ func TestFileRoundTrip(t *testing.T) {
 	}
 	waitFor(t, "Asha's echo handled", func() bool {
 		h, _ := asha.History(inv.Room)
-		return len(h) == 1 && asha.room(inv.Room).files.isBuilding(asha.me, m.ID) == false
+		return len(h) == 1 && !asha.room(inv.Room).files.isBuilding(asha.me, m.ID)
 	})
 	if in, _ := bilal.Room(inv.Room); in.Rejected != 0 || in.FilesDropped != 0 {
 		t.Errorf("Bilal counted %d rejected, %d files dropped", in.Rejected, in.FilesDropped)

@@ -122,7 +122,10 @@ export function uploader(node, room, onSent, showError) {
     }
     const name = file.name || ('pasted.' + ((file.type || '').split('/')[1] || 'bin'));
     sending++;
-    if (attach) attach.disabled = true;
+    if (attach) {
+      attach.disabled = true;
+      setText(attach, 'Sending…');
+    }
     showError('');
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), UPLOAD_TIMEOUT_MS);
@@ -146,7 +149,10 @@ export function uploader(node, room, onSent, showError) {
         : 'Not sent: SunOye is not answering.');
     } finally {
       clearTimeout(timer);
-      if (--sending === 0 && attach) attach.disabled = false;
+      if (--sending === 0 && attach) {
+        attach.disabled = false;
+        setText(attach, 'Attach…');
+      }
     }
   }
 
