@@ -364,3 +364,37 @@ func TestSniffAndSafeName(t *testing.T) {
 		}
 	}
 }
+
+// A receiver that stops mid-file has acknowledged the pieces it took and
+// not the header: the broker sends the next run the header and the rest
+// only. The file is then never shown half: it waits, and is dropped at
+// the deadline, its header acknowledged at last.
+func TestFileRestartMidFile(t *testing.T) {
+	data := pngBytes(t, 3*pieceBytes)
+	first := newFileFixture(t)
+	header := first.header("f", data, nil)
+	ps := pieces("f", data)
+	first.deliver(header)
+	first.deliver(ps[0])
+	first.deliver(ps[1])
+	if n, s := first.acked.Load(), first.sent.Load(); n != s-1 {
+		t.Fatalf("%d of %d payloads acknowledged before the stop; want all but the header", n, s)
+	}
+	// The next run: the same member, fresh memory; the broker sends what
+	// was not acknowledged.
+	next := newFileFixture(t)
+	next.deliver(header)
+	next.deliver(ps[2])
+	if got := next.shown(); len(got) != 0 {
+		t.Fatalf("shown %q with a piece missing", got)
+	}
+	if dropped, _ := next.r.files.expire(fileKey{next.bilal.Member(), "f"}, time.Now().Add(pieceDeadline+time.Second)); !dropped {
+		t.Fatal("not dropped at the deadline")
+	}
+	if n, s := next.acked.Load(), next.sent.Load(); n != s {
+		t.Errorf("%d of %d payloads acknowledged after the drop", n, s)
+	}
+	if got := next.shown(); len(got) != 0 {
+		t.Errorf("shown %q", got)
+	}
+}
