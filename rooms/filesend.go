@@ -81,7 +81,7 @@ func (s *Service) SendFile(ctx context.Context, id ID, name string, data []byte,
 			r.sentOwn(m.ID)
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return Message{}, fmt.Errorf("send file to room %s: not confirmed by the broker in time; it was not sent whole and its receivers drop it: %w", id, err)
+			return Message{}, fmt.Errorf("send file to room %s: not confirmed by the broker in time; what was handed to the connection may still go out when it returns, and the receivers drop the file unless all of it does: %w", id, err)
 		}
 		return Message{}, fmt.Errorf("send file to room %s: %w", id, err)
 	}

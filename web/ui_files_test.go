@@ -111,6 +111,17 @@ func TestUIFilesInBrowser(t *testing.T) {
 		t.Errorf("Bilal received %+v from %s", got.File, got.Sender)
 	}
 
+	// Drop a file on the room.
+	act(t, b, "drop a file", chromedp.Evaluate[chromedp.Void](`(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File(['dropped text'], 'dropped.txt', { type: 'text/plain' }));
+		document.querySelector('.messages').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+	})()`))
+	got = fileMessage(t, bilal, room, "dropped.txt")
+	if _, data, err := bilal.File(room, got.ID); err != nil || string(data) != "dropped text" || got.File.Type != "application/octet-stream" {
+		t.Errorf("Bilal's copy of dropped.txt: %q (%+v), %v", data, got.File, err)
+	}
+
 	// Choose a file with Attach….
 	path := filepath.Join(t.TempDir(), "report.pdf")
 	report := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 300<<10)...)
