@@ -71,8 +71,9 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	ctype, disposition := "application/octet-stream", "attachment"
-	if fi.IsImage() && r.URL.Query().Get("download") == "" {
-		ctype, disposition = fi.Type, "inline"
+	// Sniffed again from the bytes served: nothing but them decides.
+	if t := rooms.SniffType(data); t != ctype && r.URL.Query().Get("download") == "" {
+		ctype, disposition = t, "inline"
 	}
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": rooms.SafeFileName(fi.Name)}))
