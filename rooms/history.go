@@ -20,6 +20,16 @@ func (h *history) add(m Message) {
 	h.start = (h.start + 1) % h.limit
 }
 
+// find returns the message id, if kept.
+func (h *history) find(id string) (Message, bool) {
+	for _, m := range h.buf {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Message{}, false
+}
+
 // list returns a copy, oldest first.
 func (h *history) list() []Message {
 	out := make([]Message, 0, len(h.buf))

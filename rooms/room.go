@@ -644,10 +644,5 @@ func (r *room) shownBefore(sender MemberID, b body) bool {
 func (r *room) message(id string) (Message, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, m := range r.hist.buf {
-		if m.ID == id {
-			return m, true
-		}
-	}
-	return Message{}, false
+	return r.hist.find(id)
 }
