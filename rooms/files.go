@@ -51,8 +51,10 @@ const (
 	maxAssembling          = 6
 	maxAssemblingPerSender = 2
 	// pieceDeadline is how long a file being put together waits for its
-	// next piece before it is dropped.
+	// next piece before it is dropped; fileDeadline how long it may take
+	// in all (a sender trickling pieces keeps no slot for long).
 	pieceDeadline = 30 * time.Second
+	fileDeadline  = 2 * time.Minute
 )
 
 // Errors of files.
@@ -206,6 +208,7 @@ type assembly struct {
 	handled func() // the header's acknowledgement, held until it is shown or dropped
 	pieces  [][]byte
 	have    int
+	begun   time.Time
 	last    time.Time
 }
 
@@ -295,7 +298,7 @@ func (f *roomFiles) begin(sender MemberID, b body, handled func(), now time.Time
 		f.dropped++
 		return errFileBusy
 	}
-	f.building[k] = &assembly{header: b, handled: handled, pieces: make([][]byte, b.File.Pieces), last: now}
+	f.building[k] = &assembly{header: b, handled: handled, pieces: make([][]byte, b.File.Pieces), begun: now, last: now}
 	f.announced += b.File.Size
 	time.AfterFunc(pieceDeadline, func() { expire(k) })
 	return nil
@@ -351,8 +354,9 @@ func (f *roomFiles) dropLocked(k fileKey, a *assembly) {
 	a.handled()
 }
 
-// expire drops file k if its pieces stopped coming, and reports whether
-// it did; otherwise it returns when to look again.
+// expire drops file k if its pieces stopped coming, or it has taken too
+// long, and reports whether it did; otherwise it returns when to look
+// again.
 func (f *roomFiles) expire(k fileKey, now time.Time) (dropped bool, again time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -360,7 +364,7 @@ func (f *roomFiles) expire(k fileKey, now time.Time) (dropped bool, again time.D
 	if a == nil {
 		return false, 0
 	}
-	if wait := a.last.Add(pieceDeadline).Sub(now); wait > 0 {
+	if wait := min(a.last.Add(pieceDeadline).Sub(now), a.begun.Add(fileDeadline).Sub(now)); wait > 0 {
 		return false, wait
 	}
 	f.dropLocked(k, a)

@@ -264,13 +264,30 @@ func TestFileIncompleteExpires(t *testing.T) {
 	if n := fx.acked.Load(); n != 2 {
 		t.Errorf("%d payloads acknowledged, want both", n)
 	}
+	// A sender trickling pieces, each within the piece deadline, has
+	// its file dropped all the same once it has taken too long in all.
+	fx.deliver(fx.header("g", data, nil))
+	g := fileKey{fx.bilal.Member(), "g"}
+	start := time.Now()
+	for i, at := range []time.Duration{25 * time.Second, 50 * time.Second} {
+		fx.r.files.mu.Lock()
+		fx.r.files.building[g].last = start.Add(at)
+		fx.r.files.mu.Unlock()
+		if dropped, _ := fx.r.files.expire(g, start.Add(at+time.Second)); dropped {
+			t.Fatalf("trickled file dropped after piece %d", i)
+		}
+	}
+	if dropped, _ := fx.r.files.expire(g, start.Add(fileDeadline+time.Second)); !dropped {
+		t.Error("a trickled file is not dropped after fileDeadline")
+	}
+	fx.deliver(ps[0])
 	fx.deliver(ps[1])
 	fx.deliver(ps[2])
 	if got := fx.shown(); len(got) != 0 {
 		t.Errorf("shown %q", got)
 	}
-	if r, d := fx.counts(); r != 2 || d != 1 {
-		t.Errorf("rejected %d, files dropped %d; want 2 (the late pieces), 1", r, d)
+	if r, d := fx.counts(); r != 3 || d != 2 {
+		t.Errorf("rejected %d, files dropped %d; want 3 (the late pieces), 2", r, d)
 	}
 }
 
