@@ -406,3 +406,20 @@ func TestFileReceiverKilledMidFile(t *testing.T) {
 		t.Errorf("Bilal shows %d files", len(fs))
 	}
 }
+
+// tail without --json names a message's file, how to save it, and its
+// caption; a hostile name cannot rewrite the terminal.
+func TestTailPrintsFile(t *testing.T) {
+	var b strings.Builder
+	m := web.MessageJSON{
+		Room: "482913057", ID: "abc123", From: "Bilal", Sender: "k4x9q2aaaaaaaaaaaaaaaaaa", Text: "look",
+		TS: "2026-12-03T08:00:00.000Z", File: &web.FileJSON{Name: "cat\x1b[2J.png", Type: "image/png", Size: 48213},
+	}
+	if err := printMessage(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	want := "[file cat\uFFFD[2J.png, image/png, 47.1 KiB: sunoye save 482913057 abc123] look\n"
+	if got := b.String(); !strings.HasSuffix(got, want) {
+		t.Errorf("tail printed %q, want it to end with %q", got, want)
+	}
+}
