@@ -271,7 +271,7 @@ var fastKDF = KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // newTestService returns a Service on reg and b with a name and a fresh
 // identity; it is shut down when the test ends.
-func newTestService(t *testing.T, name string, reg Registry, b Transport) (*Service, *memState) {
+func newTestService(t testing.TB, name string, reg Registry, b Transport) (*Service, *memState) {
 	t.Helper()
 	st := &memState{}
 	svc, err := NewService(Config{

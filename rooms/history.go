@@ -20,6 +20,16 @@ func (h *history) add(m Message) {
 	h.start = (h.start + 1) % h.limit
 }
 
+// find returns the message id, if kept.
+func (h *history) find(id string) (Message, bool) {
+	for _, m := range h.buf {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Message{}, false
+}
+
 // list returns a copy, oldest first.
 func (h *history) list() []Message {
 	out := make([]Message, 0, len(h.buf))
@@ -58,6 +68,12 @@ func (s *seenSet) add(id string) bool {
 	}
 	s.ids[id] = struct{}{}
 	return true
+}
+
+// has reports whether id is in the set.
+func (s *seenSet) has(id string) bool {
+	_, ok := s.ids[id]
+	return ok
 }
 
 // forget removes id, so that a later copy is accepted.

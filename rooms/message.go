@@ -14,4 +14,7 @@ type Message struct {
 	Text   string    //
 	Time   time.Time // the sender's clock
 	Own    bool      // sent by this daemon
+	// File is set for a message that carries a file (Text is then its
+	// caption, maybe empty); Service.File returns its bytes.
+	File *FileInfo
 }

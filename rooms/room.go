@@ -44,6 +44,7 @@ type room struct {
 	sess     Session
 	password string // known only if given in this run; never saved
 	hist     *history
+	files    *roomFiles // its own lock
 	seen     *seenSet
 	members  map[MemberID]string    // live presence: member → display name
 	heard    map[MemberID]time.Time // when each member's presence last came
@@ -133,6 +134,7 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		aead:         newAEAD(key),
 		topics:       topicsFor(key),
 		hist:         newHistory(historyLimit),
+		files:        newRoomFiles(0),
 		seen:         newSeenSet(seenLimit),
 		members:      make(map[MemberID]string),
 		heard:        make(map[MemberID]time.Time),
@@ -272,6 +274,10 @@ type RoomInfo struct {
 	Rejected uint64
 	Replayed uint64
 	Waits    uint64
+	// FilesDropped counts files refused (beyond the room's bounds, not
+	// matching their hash, a piece out of place) or dropped because
+	// their pieces stopped coming; each is never shown.
+	FilesDropped uint64
 	// CanInvite is true when the password is known to this run of the
 	// daemon (it is never saved).
 	CanInvite bool
@@ -328,6 +334,7 @@ func (r *room) info(self MemberID) RoomInfo {
 		in.Members = append(in.Members, Member{ID: m, Name: name, Self: m == self})
 	}
 	sortMembers(in.Members)
+	in.FilesDropped = r.files.droppedFiles()
 	if r.sess != nil {
 		in.Connected = r.sess.Connected()
 		in.Waits = r.sess.Waits()
@@ -680,4 +687,24 @@ func (r *room) addOwn(m Message) {
 	r.mu.Lock()
 	r.hist.add(m)
 	r.mu.Unlock()
+}
+
+// shownBefore reports whether message b of sender (a file's header, or
+// one of its pieces, which carry its id) was shown, or is ours of this
+// run: its id was seen, or its sender's mark covers it.
+func (r *room) shownBefore(sender MemberID, b body) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen.has(b.ID) {
+		return true
+	}
+	mk := r.marks[sender]
+	return b.Type == typeFile && mk != nil && mk.Covers(b.Run, b.Seq)
+}
+
+// message returns the message id of the history.
+func (r *room) message(id string) (Message, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hist.find(id)
 }

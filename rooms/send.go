@@ -43,17 +43,8 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	// that the broker's echo, which may come before the acknowledgement,
 	// is not shown a second time in this run.
 	run := s.cfg.Run
-	if r.beginOwnRun(s.me, run) {
-		s.showMu.RLock()
-		saved := s.persist()
-		s.showMu.RUnlock()
-		if !saved {
-			// Not a word out before the run is on disk: its echo, coming
-			// to the next run after a newer run's first send, would pass
-			// for a replay and never show.
-			return Message{}, fmt.Errorf("send to room %s: not sent: %w", id, errStopping)
-		}
-		r.ownRunSaved(run)
+	if err := s.startOwnRun(r, run); err != nil {
+		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
 	seq, sess := r.nextOwn(m.ID)
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
@@ -70,6 +61,15 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		}
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
+	if err := s.confirmSent(r, m, run, seq); err != nil {
+		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// confirmSent shows our message m, number seq of run, which the broker
+// has confirmed.
+func (s *Service) confirmSent(r *room, m Message, run, seq uint64) error {
 	// Confirmed: marked, and the mark on disk before it shows, so that
 	// its echo, coming again to the next run (after a stop or a crash
 	// before the echo was handled), is not shown twice.
@@ -84,14 +84,33 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	if saved {
 		r.addOwn(m)
 		r.sentOwn(m.ID)
-		s.hub.emit(Event{Kind: EventMessage, Room: id, Message: &m})
+		s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
 	}
 	s.showMu.RUnlock()
 	if !saved {
 		// Its echo, not acknowledged, shows it at the next start.
-		return Message{}, fmt.Errorf("send to room %s: sent, but %w", id, errStopping)
+		return fmt.Errorf("sent, but %w", errStopping)
 	}
-	return m, nil
+	return nil
+}
+
+// startOwnRun makes sure run, our number for this start, is on disk as
+// the room's newest before anything of it is published.
+func (s *Service) startOwnRun(r *room, run uint64) error {
+	if !r.beginOwnRun(s.me, run) {
+		return nil
+	}
+	s.showMu.RLock()
+	saved := s.persist()
+	s.showMu.RUnlock()
+	if !saved {
+		// Not a word out before the run is on disk: its echo, coming to
+		// the next run after a newer run's first send, would pass for a
+		// replay and never show.
+		return fmt.Errorf("not sent: %w", errStopping)
+	}
+	r.ownRunSaved(run)
+	return nil
 }
 
 func newMessageID() string {

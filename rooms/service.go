@@ -24,6 +24,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// HistoryLimit bounds the messages kept per room.
 	HistoryLimit int
+	// FileBudget bounds the bytes of files kept per room (the oldest
+	// files' bytes go first); 0 means DefaultFileBudget.
+	FileBudget int64
 	// KDF is used for rooms this daemon creates.
 	KDF KDFParams
 	// PresenceTTL is how long a member stays in the member list without
@@ -353,6 +356,7 @@ func (s *Service) Leave(ctx context.Context, id ID) error {
 	delete(s.rooms, id)
 	s.mu.Unlock()
 	s.detach(ctx, r, true)
+	r.files.close()
 	s.save()
 	err := s.reg.Leave(ctx, id, s.credentials(r.key).Token)
 	s.hub.emit(Event{Kind: EventLeft, Room: id})

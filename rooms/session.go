@@ -31,6 +31,7 @@ type attachOptions struct {
 func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt attachOptions) error {
 	now := time.Now()
 	r := newRoom(id, gen, key, s.cfg.HistoryLimit)
+	r.files = newRoomFiles(s.cfg.FileBudget)
 	r.rec = opt.rec
 	r.password = opt.password
 	r.muted = opt.muted
@@ -223,8 +224,14 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 		var sender MemberID
 		var b body
 		if sender, b, err = s.openMessage(r, p.Payload); err == nil {
-			s.show(r, sender, b, handled)
-			return
+			if b.Type == typeMessage {
+				s.show(r, sender, b, handled)
+				return
+			}
+			// A file's header or piece: handled there, unless refused.
+			if err = s.receiveFile(r, sender, b, handled); err == nil {
+				return
+			}
 		}
 	default:
 		tag, ok := r.topics.tagOfPresence(p.Topic)
@@ -292,7 +299,7 @@ func (s *Service) openMessage(r *room, payload []byte) (MemberID, body, error) {
 	if err != nil {
 		return "", body{}, err
 	}
-	if b.Type != typeMessage {
+	if b.Type != typeMessage && b.Type != typeFile && b.Type != typePiece {
 		return "", body{}, fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
 	}
 	return sender, b, nil
@@ -303,7 +310,7 @@ func (s *Service) openMessage(r *room, payload []byte) (MemberID, body, error) {
 func (s *Service) show(r *room, sender MemberID, b body, handled func()) {
 	m := Message{
 		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
-		Time: time.UnixMilli(b.TS), Own: sender == s.me,
+		Time: time.UnixMilli(b.TS), Own: sender == s.me, File: b.File.info(),
 	}
 	// On disk before on screen: after a crash it is still known as shown.
 	// The room's showLoop writes the marks once for every batch that came

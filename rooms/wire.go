@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -16,6 +17,10 @@ import (
 //
 //	payload = version(1) | nonce(24) | XChaCha20-Poly1305(message key, nonce, inner, aad = version | topic)
 //	inner   = public key(32) | signature(64) | body (JSON)
+//
+// except that a file's piece has its bytes after its body, outside the
+// signature, which covers their SHA-256 in the body: inner = public key |
+// signature | body (JSON) | 0x00 | bytes.
 //
 // The signature is Ed25519 over sigContext | topic | 0 | body, by the
 // sender's identity; the sender's member id is derived from the public key.
@@ -38,6 +43,8 @@ const (
 const (
 	typeMessage  = "msg"
 	typePresence = "presence"
+	typeFile     = "file"  // a file's header: a message (see files.go)
+	typePiece    = "piece" // a piece of a file
 )
 
 // body is the signed, encrypted JSON inside a payload.
@@ -55,6 +62,10 @@ type body struct {
 	// Ask, in a presence, asks the other members to announce themselves
 	// again: the sender has just joined or reconnected.
 	Ask bool `json:"ask,omitempty"`
+	// File, in a file's header, describes the file; Piece is a piece of
+	// it (whose ID is its file's).
+	File  *fileMeta  `json:"file,omitempty"`
+	Piece *filePiece `json:"piece,omitempty"`
 }
 
 // Reasons a payload is rejected; the Service counts them per room.
@@ -76,14 +87,27 @@ func newAEAD(k Key) cipher.AEAD {
 
 // seal signs and encrypts b for topic.
 func seal(aead cipher.AEAD, topic string, id Identity, b body) ([]byte, error) {
+	var raw []byte
+	if b.Piece != nil {
+		// A piece's bytes follow its JSON raw, after a NUL (which JSON
+		// text never holds): no base64, no JSON scanning of 160 KiB. The
+		// signed JSON binds them by their SHA-256: one pass of SHA-256
+		// rather than Ed25519's two of SHA-512 over them.
+		p := *b.Piece
+		p.SHA256 = pieceSum(p.Data)
+		b.Piece, raw = &p, p.Data
+	}
 	js, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode body: %w", err)
 	}
-	inner := make([]byte, 0, innerHeader+len(js))
+	inner := make([]byte, 0, innerHeader+len(js)+1+len(raw))
 	inner = append(inner, id.public()...)
 	inner = append(inner, ed25519.Sign(id.priv, signed(topic, js))...)
 	inner = append(inner, js...)
+	if raw != nil {
+		inner = append(append(inner, 0), raw...)
+	}
 
 	out := make([]byte, headerBytes, headerBytes+len(inner)+aead.Overhead())
 	out[0] = wireVersion
@@ -91,7 +115,7 @@ func seal(aead cipher.AEAD, topic string, id Identity, b body) ([]byte, error) {
 		return nil, fmt.Errorf("nonce: %w", err)
 	}
 	out = aead.Seal(out, out[1:headerBytes], inner, additionalData(out[0], topic))
-	if len(out) > MaxPayloadBytes {
+	if len(out) > payloadLimit(b.Type) {
 		return nil, fmt.Errorf("%w: %d bytes", errPayloadSize, len(out))
 	}
 	return out, nil
@@ -115,7 +139,7 @@ func signed(topic string, js []byte) []byte {
 // open decrypts and checks a payload received on topic, returning its
 // sender and body. It never panics on hostile input.
 func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error) {
-	if len(payload) < headerBytes+aead.Overhead()+innerHeader || len(payload) > MaxPayloadBytes {
+	if len(payload) < headerBytes+aead.Overhead()+innerHeader || len(payload) > maxPiecePayload {
 		return "", body{}, fmt.Errorf("%w: %d bytes", errPayloadSize, len(payload))
 	}
 	if payload[0] != wireVersion {
@@ -127,7 +151,7 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	}
 	pub := ed25519.PublicKey(inner[:ed25519.PublicKeySize])
 	sig := inner[ed25519.PublicKeySize:innerHeader]
-	js := inner[innerHeader:]
+	js, raw, hasRaw := bytes.Cut(inner[innerHeader:], []byte{0})
 	if !ed25519.Verify(pub, signed(topic, js), sig) {
 		return "", body{}, errPayloadSig
 	}
@@ -135,10 +159,31 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	if err := json.Unmarshal(js, &b); err != nil {
 		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
 	}
+	if hasRaw {
+		if b.Type != typePiece || b.Piece == nil {
+			return "", body{}, fmt.Errorf("%w: bytes after the body of a %s", errPayloadBody, b.Type)
+		}
+		if pieceSum(raw) != b.Piece.SHA256 {
+			return "", body{}, fmt.Errorf("%w: a piece's bytes do not match their signed hash", errPayloadSig)
+		}
+		b.Piece.Data = raw
+	}
 	if err := b.validate(); err != nil {
 		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
 	}
+	if len(payload) > payloadLimit(b.Type) {
+		return "", body{}, fmt.Errorf("%w: %d bytes for a %s", errPayloadSize, len(payload), b.Type)
+	}
 	return memberOf(pub), b, nil
+}
+
+// payloadLimit is the largest payload of a body of type t: only a file's
+// pieces exceed MaxPayloadBytes.
+func payloadLimit(t string) int {
+	if t == typePiece {
+		return maxPiecePayload
+	}
+	return MaxPayloadBytes
 }
 
 // validate applies to received bodies the limits that senders obey.
@@ -158,6 +203,30 @@ func (b body) validate() error {
 			return errors.New("no sequence number")
 		}
 		return CheckText(b.Text)
+	case typeFile:
+		if !validMessageID(b.ID) {
+			return errors.New("bad message id")
+		}
+		if b.Run == 0 || b.Seq == 0 {
+			return errors.New("no sequence number")
+		}
+		if b.File == nil {
+			return errors.New("file header without a file")
+		}
+		if b.Text != "" {
+			if err := CheckText(b.Text); err != nil {
+				return err
+			}
+		}
+		return b.File.validate()
+	case typePiece:
+		if !validMessageID(b.ID) {
+			return errors.New("bad file id")
+		}
+		if p := b.Piece; p == nil || p.Index < 0 || p.Index >= maxPieces || len(p.Data) == 0 || len(p.Data) > pieceBytes {
+			return errors.New("piece out of bounds")
+		}
+		return nil
 	case typePresence:
 		if b.State != "online" {
 			return fmt.Errorf("unknown presence state %q", b.State)

@@ -21,6 +21,11 @@ const (
 	CodeNoWindow        = "no_window"   // this daemon cannot open chat windows (headless, no display)
 	CodeInternal        = "internal"
 
+	// CodeTooLarge: a file larger than rooms.MaxFileBytes.
+	CodeTooLarge = "too_large"
+	// CodeNoFile: no such file, or no longer kept.
+	CodeNoFile = "no_file"
+
 	// CodeWeakPassword: a chosen password is estimated too easy to guess
 	// (rooms.ErrGuessable); the error says why. CreateRequest.WeakPassword
 	// insists on it.
@@ -80,9 +85,13 @@ type RoomJSON struct {
 	// was behind; Dropped is always 0 since nothing is dropped (a message
 	// is acknowledged to the broker only once it is handled), and stays
 	// for the scripts that read it.
-	Waits     uint64 `json:"waits"`
-	Dropped   uint64 `json:"dropped"`
-	CanInvite bool   `json:"can_invite"`
+	Waits   uint64 `json:"waits"`
+	Dropped uint64 `json:"dropped"`
+	// FilesDropped counts files refused (too many at once, not matching
+	// their hash, a piece out of place) or dropped because their pieces
+	// stopped coming: never shown.
+	FilesDropped uint64 `json:"files_dropped"`
+	CanInvite    bool   `json:"can_invite"`
 	// LastMember is true when no other member is live (rooms.RoomInfo's
 	// LastMember): leaving would close the room.
 	LastMember bool         `json:"last_member"`
@@ -104,6 +113,18 @@ type MessageJSON struct {
 	Text   string `json:"text"`
 	TS     string `json:"ts"` // RFC 3339, UTC, milliseconds
 	Own    bool   `json:"own,omitempty"`
+	// File is set for a message that carries a file (Text is its
+	// caption, maybe empty); GET /v1/rooms/{room}/files/{id} serves it.
+	File *FileJSON `json:"file,omitempty"`
+}
+
+// FileJSON describes a message's file. Type is sniffed from its bytes by
+// the daemon that received it: image/png, image/jpeg, image/gif,
+// image/webp, or application/octet-stream.
+type FileJSON struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Size int64  `json:"size"`
 }
 
 // StatusJSON describes the daemon.
@@ -146,10 +167,14 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // NewMessageJSON converts a message for the API.
 func NewMessageJSON(m rooms.Message) MessageJSON {
-	return MessageJSON{
+	out := MessageJSON{
 		Room: string(m.Room), ID: m.ID, From: m.Name, Sender: string(m.Sender),
 		Text: m.Text, TS: m.Time.UTC().Format(TimeFormat), Own: m.Own,
 	}
+	if f := m.File; f != nil {
+		out.File = &FileJSON{Name: f.Name, Type: f.Type, Size: f.Size}
+	}
+	return out
 }
 
 // NewRoomJSON converts a room for the API; withMembers adds the member list.
@@ -159,6 +184,7 @@ func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Waits: in.Waits, Registry: in.Registry,
 		Node:      in.Node,
 		CanInvite: in.CanInvite, LastMember: in.LastMember(),
+		FilesDropped: in.FilesDropped,
 	}
 	if withMembers {
 		r.Topic, r.PresenceTopic = in.Topic, in.PresenceTopic

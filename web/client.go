@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -156,20 +157,25 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 func (c *Client) request(ctx context.Context, method, path string, in any) (*http.Response, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.send(ctx, method, path, nil, "")
 	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	return c.send(ctx, method, path, bytes.NewReader(b), "application/json")
+}
+
+// send makes a request with body, of type ctype, and returns its answer,
+// or the API's error.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://sunoye"+path, body)
 	if err != nil {
 		return nil, err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -187,4 +193,38 @@ func (c *Client) request(ctx context.Context, method, path string, in any) (*htt
 		return nil, e
 	}
 	return resp, nil
+}
+
+// SendFile sends data as a file named name, with the caption text (may
+// be empty).
+func (c *Client) SendFile(ctx context.Context, room, name string, data []byte, text string) (MessageJSON, error) {
+	q := url.Values{"name": {name}}
+	if text != "" {
+		q.Set("text", text)
+	}
+	resp, err := c.send(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(room)+"/files?"+q.Encode(), bytes.NewReader(data), "application/octet-stream")
+	if err != nil {
+		return MessageJSON{}, err
+	}
+	defer resp.Body.Close()
+	var out MessageJSON
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return MessageJSON{}, fmt.Errorf("read answer of send file: %w", err)
+	}
+	return out, nil
+}
+
+// File returns the file of message msg in room: its name as the daemon
+// made it safe to save under, and its bytes (the caller closes them).
+func (c *Client) File(ctx context.Context, room, msg string) (name string, body io.ReadCloser, err error) {
+	resp, err := c.send(ctx, http.MethodGet, "/v1/rooms/"+url.PathEscape(room)+"/files/"+url.PathEscape(msg)+"?download=1", nil, "")
+	if err != nil {
+		return "", nil, err
+	}
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
+	if err != nil || params["filename"] == "" {
+		resp.Body.Close()
+		return "", nil, fmt.Errorf("read answer of get file: no file name (%v)", err)
+	}
+	return params["filename"], resp.Body, nil
 }

@@ -67,6 +67,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/rooms/{room}/join", s.join)
 	s.mux.HandleFunc("GET /v1/rooms/{room}/messages", s.messages)
 	s.mux.HandleFunc("POST /v1/rooms/{room}/messages", s.send)
+	s.mux.HandleFunc("POST /v1/rooms/{room}/files", s.sendFile)
+	s.mux.HandleFunc("GET /v1/rooms/{room}/files/{msg}", s.file)
 	s.mux.HandleFunc("POST /v1/rooms/{room}/read", s.markRead)
 	s.mux.HandleFunc("POST /v1/rooms/{room}/mute", s.mute)
 	s.mux.HandleFunc("GET /v1/rooms/{room}/invite", s.invite)
@@ -361,6 +363,10 @@ func classify(err error) (int, string) {
 		return http.StatusTooManyRequests, CodeTooManyAttempts
 	case errors.Is(err, rooms.ErrNotJoined):
 		return http.StatusNotFound, CodeNotJoined
+	case errors.Is(err, rooms.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, CodeTooLarge
+	case errors.Is(err, rooms.ErrNoFile), errors.Is(err, rooms.ErrFileGone):
+		return http.StatusNotFound, CodeNoFile
 	case errors.Is(err, rooms.ErrGuessable):
 		return http.StatusBadRequest, CodeWeakPassword
 	case errors.Is(err, rooms.ErrBadRoomNumber), errors.Is(err, rooms.ErrTooLong),

@@ -7,9 +7,12 @@ import (
 
 // contentSecurityPolicy allows the page nothing but its own files: no
 // inline script or style, no other origin, no framing. Should a message
-// ever reach the page as markup, it could still run nothing.
+// ever reach the page as markup, it could still run nothing. Images may
+// come from blob: URLs: the page fetches a file with its session and shows
+// it from one (a blob: image runs nothing, and only PNG, JPEG, GIF and
+// WebP are shown).
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-	"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // setSecurityHeaders sets the headers every answer of the chat UI carries,
 // refusals included.

@@ -339,17 +339,32 @@ func newRoomsCmd() *cobra.Command {
 }
 
 func newSendCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "send ROOM TEXT…",
-		Short: "Send a message to a room",
-		Long:  "Send a message (at most 4096 bytes). The words after the room number are joined with spaces; '-' reads the text from standard input.",
-		Args:  args(cobra.MinimumNArgs(2)),
+	var file string
+	c := &cobra.Command{
+		Use:   "send ROOM TEXT… | send ROOM --file PATH [TEXT…]",
+		Short: "Send a message or a file to a room",
+		Long: `Send a message (at most 4096 bytes). The words after the room number are
+joined with spaces; '-' reads the text from standard input.
+
+With --file, send a file of at most 8 MiB, the text (if any) as its
+caption. It travels encrypted and signed like a message; images (PNG,
+JPEG, GIF, WebP) show in the chat window, other files offer a download;
+'sunoye save' writes a received file out.`,
+		Args: args(func(c *cobra.Command, a []string) error {
+			if file != "" {
+				return cobra.MinimumNArgs(1)(c, a)
+			}
+			return cobra.MinimumNArgs(2)(c, a)
+		}),
 		RunE: func(c *cobra.Command, a []string) error {
 			room, err := roomArg(a[0])
 			if err != nil {
 				return err
 			}
 			text := strings.Join(a[1:], " ")
+			if file != "" {
+				return sendFile(c, room, file, text)
+			}
 			if text == "-" {
 				b, err := io.ReadAll(io.LimitReader(c.InOrStdin(), rooms.MaxTextBytes+2))
 				if err != nil {
@@ -366,6 +381,8 @@ func newSendCmd() *cobra.Command {
 			})
 		},
 	}
+	c.Flags().StringVar(&file, "file", "", "send the file at `PATH` (at most 8 MiB), the text as its caption")
+	return c
 }
 
 func newTailCmd() *cobra.Command {
@@ -375,7 +392,9 @@ func newTailCmd() *cobra.Command {
 		Short: "Show a room's messages and follow new ones",
 		Long: `Print the messages of this session of the room, then follow new ones
 until interrupted. With --json, one object a line: room, id, from (display
-name), sender (member id), text, ts (RFC 3339 UTC), own.`,
+name), sender (member id), text, ts (RFC 3339 UTC), own, and for a
+message with a file, file: {name, type, size} ('sunoye save ROOM ID'
+writes it out).`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, a []string) error {
 			room, err := roomArg(a[0])
@@ -408,7 +427,11 @@ func printMessage(w io.Writer, m web.MessageJSON) error {
 	if err != nil {
 		ts = time.Now()
 	}
-	lines := strings.Split(sanitize(m.Text), "\n")
+	text := m.Text
+	if f := m.File; f != nil {
+		text = strings.TrimSpace(fmt.Sprintf("[file %s, %s, %s: sunoye save %s %s] %s", f.Name, f.Type, humanSize(f.Size), m.Room, m.ID, text))
+	}
+	lines := strings.Split(sanitize(text), "\n")
 	from := rooms.Label(m.From, rooms.MemberID(m.Sender))
 	_, err = fmt.Fprintf(w, "%s %s: %s\n", ts.Local().Format("15:04"), sanitize(from), strings.Join(lines, "\n      "))
 	return err

@@ -35,7 +35,7 @@ func exitCode(err error) int {
 	var api *web.APIError
 	if errors.As(err, &api) {
 		switch api.Code {
-		case web.CodeBadRequest, web.CodeWeakPassword:
+		case web.CodeBadRequest, web.CodeWeakPassword, web.CodeTooLarge:
 			return exitUsage
 		case web.CodeNoSuchRoom:
 			return exitNoSuchRoom
@@ -54,7 +54,7 @@ func exitCode(err error) int {
 	}
 	var ue usageError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, db.ErrBadDSN), errors.Is(err, mqttx.ErrBadURL), errors.Is(err, rooms.ErrBadRoomNumber), errors.Is(err, rooms.ErrTooLong),
+	case errors.As(err, &ue), errors.Is(err, db.ErrBadDSN), errors.Is(err, mqttx.ErrBadURL), errors.Is(err, rooms.ErrBadRoomNumber), errors.Is(err, rooms.ErrTooLong), errors.Is(err, rooms.ErrTooLarge),
 		errors.Is(err, rooms.ErrEmpty), errors.Is(err, rooms.ErrWeakPassword), errors.Is(err, rooms.ErrInvalid):
 		return exitUsage
 	case errors.Is(err, web.ErrNoDaemon):

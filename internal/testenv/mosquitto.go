@@ -29,6 +29,9 @@ type Mosquitto struct {
 	// clientIDPrefix, if set, is the only client id prefix the broker
 	// accepts. See AcceptOnlyClientIDs.
 	clientIDPrefix string
+	// maxPacket, if set, is the largest MQTT packet the broker takes (see
+	// StartMosquittoLimited).
+	maxPacket int
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
@@ -185,6 +188,12 @@ func (m *Mosquitto) config() string {
 	if os.Geteuid() == 0 {
 		fmt.Fprintf(&b, "user %s\n", userName())
 	}
+	if m.maxPacket > 0 {
+		// max_packet_size bounds whole packets, headers included (a
+		// client that sends a larger one is disconnected);
+		// message_size_limit the payload of a PUBLISH (dropped).
+		fmt.Fprintf(&b, "max_packet_size %d\nmessage_size_limit %d\n", m.maxPacket, m.maxPacket)
+	}
 	if m.clientIDPrefix != "" {
 		fmt.Fprintf(&b, "clientid_prefixes %s\n", m.clientIDPrefix)
 	}
@@ -225,4 +234,15 @@ func dialTCP(addrs ...string) error {
 		c.Close()
 	}
 	return nil
+}
+
+// StartMosquittoLimited is StartMosquitto with packets capped at
+// maxPacket bytes, headers included, as some hosted brokers cap them
+// (256 KiB is common): a client that sends a larger packet is
+// disconnected, and a larger payload dropped.
+func StartMosquittoLimited(t testing.TB, maxPacket int) *Mosquitto {
+	t.Helper()
+	m := &Mosquitto{maxPacket: maxPacket}
+	m.init(t, nil)
+	return m
 }

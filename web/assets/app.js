@@ -6,6 +6,7 @@
 //   events.js  the event stream and this window's focus
 //   home.js    the joined rooms
 //   room.js    a room, full or quick reply
+//   files.js   a message's file; sending files
 //   forms.js   create, join, settings
 //
 // Rule of every module: whatever comes from the network (messages, names,

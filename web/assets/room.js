@@ -4,6 +4,7 @@
 import { api, roomPath } from './api.js';
 import { $, byteLength, clone, copyText, formatTime, inviteText, memberTag, plural, setText, show } from './dom.js';
 import { reportFocus } from './events.js';
+import { fileNode, uploader } from './files.js';
 
 const MAX_BYTES = 4096;          // rooms.MaxTextBytes
 const COUNTER_FROM = 3584;       // show the byte counter from here on
@@ -26,6 +27,10 @@ function messageNode(m) {
   ts.dateTime = m.ts;
   ts.title = new Date(m.ts).toLocaleString();
   setText($(li, '.body'), m.text);
+  if (m.file) {
+    $(li, '.body').hidden = !m.text;
+    li.append(fileNode(m.room, m));
+  }
   return li;
 }
 
@@ -303,6 +308,7 @@ export function roomView(id, quick, askLeave) {
 
   const messages = messageList(node, quick);
   const { textarea, showError } = composer(node, id, m => messages.add(m, true));
+  uploader(node, id, m => messages.add(m, true), showError);
   const showInvite = inviteBanner(node, id);
 
   function renderRoom(r) {
