@@ -458,15 +458,18 @@ func (s *Service) persist() bool {
 // save writes the state file, and reports whether it did (not after
 // Shutdown, nor when writing failed).
 func (s *Service) save() bool {
-	if s.store == nil {
-		return true
-	}
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
 		return false
+	}
+	if s.store == nil {
+		// Nothing to write (tests, benchmarks), but stopped all the same:
+		// nothing is shown after Shutdown.
+		s.mu.Unlock()
+		return true
 	}
 	saved := make([]SavedRoom, 0, len(s.rooms)+len(s.pending))
 	for _, r := range s.rooms {
