@@ -20,7 +20,9 @@ import (
 // retained messages, which stay on the node that took them) and every
 // message exactly once, in each sender's order. A hostile client of the
 // cluster that takes, on every node, the client ids it could guess from
-// the topics kicks nobody.
+// the topics kicks nobody. A member joining through the restarted node
+// sees the same list as the others, and her crash (SIGKILL) clears her
+// from the lists on the other nodes (her Will crosses).
 //
 // The figures it logs (failover, presence agreement, memory) are those of
 // docs/scaling.md.
@@ -242,4 +244,11 @@ func TestBrokerNodeFailover(t *testing.T) {
 	})
 	t.Logf("presence after a join on the restarted node: the three lists agree %v after the join (Bilal's old retained copy seen by Dana: %v)",
 		time.Since(joined).Round(10*time.Millisecond), ghost)
+
+	// Dana's daemon crashes: her Will, published by her node, clears her
+	// from the lists of the members on the other nodes.
+	dana.Kill(t)
+	crashed := time.Now()
+	waitMembers(t, 20*time.Second, inv.Room, 2, asha, ds[2])
+	t.Logf("presence: Dana's crash cleared from the other nodes' members within %v", time.Since(crashed).Round(10*time.Millisecond))
 }
