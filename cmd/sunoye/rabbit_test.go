@@ -252,3 +252,20 @@ func TestBrokerNodeFailover(t *testing.T) {
 	waitMembers(t, 20*time.Second, inv.Room, 2, asha, ds[2])
 	t.Logf("presence: Dana's crash cleared from the other nodes' members within %v", time.Since(crashed).Round(10*time.Millisecond))
 }
+
+// Acknowledgement after handling holds on the cluster: a daemon frozen
+// while a member on another node sends, woken and at once stopped, then
+// started again, shows every message once across its two runs — what it
+// had not handled was not acknowledged, and its quorum queue, on every
+// node, gives it again to the next run.
+func TestClusterAckAfterHandling(t *testing.T) {
+	const n = 100
+	c := testenv.RabbitMQCluster(t)
+	db := testenv.MariaDB(t)
+	asha := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: c.URLs(0), DB: db, Name: "Asha"})
+	chen := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: c.URLs(2), DB: db, Name: "Chen"})
+	logsOnFailure(t, asha, chen)
+	inv := gather(t, asha, chen)
+
+	frozenThenStopped(t, asha, chen, inv.Room, n)
+}
