@@ -393,6 +393,8 @@ func (n *rabbitNode) start() error {
 		"RABBITMQ_LOG_BASE="+filepath.Join(n.dir, "log"),
 		"RABBITMQ_LOGS=-",
 		"RABBITMQ_CONFIG_FILE="+filepath.Join(n.dir, "rabbitmq.conf"),
+		// Not the system's /etc/rabbitmq/advanced.config, if any.
+		"RABBITMQ_ADVANCED_CONFIG_FILE="+filepath.Join(n.dir, "advanced.config"),
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(n.dir, "enabled_plugins"),
 		"RABBITMQ_PID_FILE="+filepath.Join(n.dir, "pid"),
 		"RABBITMQ_ALLOW_INPUT=true",
