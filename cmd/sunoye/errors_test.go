@@ -155,6 +155,10 @@ func TestUnreachable(t *testing.T) {
 		{"broker with password down", "tcp://user:hunter2secret@" + dead, sqlite, exitUnavailable, []string{"broker", dead}},
 		{"malformed db", "tcp://" + dead, "postgres://x@y/z", exitUsage, []string{"mysql://", "sqlite://"}},
 		{"malformed broker", "htp:/nowhere", sqlite, exitUsage, []string{"tcp://"}},
+		{"broker list, every node down", "tcp://user:hunter2secret@" + dead + ",tcp://user:hunter2secret@" + closedPort(t), sqlite, exitUnavailable,
+			[]string{"broker", "tcp://user:xxxxx@" + dead + ",tcp://user:xxxxx@"}},
+		{"broker list, one URL malformed", "tcp://" + dead + ",tcp://h:0", sqlite, exitUsage, []string{"broker 2 of 2", `"tcp://h:0"`, "bad port"}},
+		{"broker list with embedded://", "embedded://" + dead + ",tcp://" + dead, sqlite, exitUsage, []string{"cannot be part of a list"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -404,3 +404,60 @@ func sqlInt(ctx context.Context, db *sql.DB, query string, args ...any) (int64, 
 	err := db.QueryRowContext(ctx, query, args...).Scan(&n)
 	return n, err
 }
+
+// frozenThenStopped freezes d while sender (named Asha) sends n numbered messages to
+// room, one at a time (so that they are published in the order
+// numbered), wakes d and at once stops it cleanly, starts it again, and
+// checks that its two runs together showed every message once, in order:
+// what it had not handled when it stopped was not acknowledged, and the
+// broker sent it again. d's history must hold all n.
+func frozenThenStopped(t *testing.T, sender, d *testenv.Daemon, room string, n int) {
+	t.Helper()
+	shown := startTail(t, d, room)
+	// The tail must be reading before d is frozen: one that reaches a
+	// daemon woken and at once stopped may get nothing of what it showed.
+	must(t, sender, "send", room, "ready")
+	if m := next(t, shown); m.Text != "ready" {
+		t.Fatalf("the tail's first message is %q, want \"ready\"", m.Text)
+	}
+	d.Freeze(t)
+	for i := 1; i <= n; i++ {
+		must(t, sender, "send", room, seqText("Asha", i))
+	}
+	d.Thaw(t)
+	d.Stop(t)
+
+	tl := newTally()
+	// What the first run showed before it stopped: its tail ends with it.
+	for done := false; !done; {
+		select {
+		case m, ok := <-shown:
+			if !ok {
+				done = true
+				break
+			}
+			tl.add(m)
+		case <-time.After(30 * time.Second):
+			t.Fatal("the tail of the stopped daemon did not end")
+		}
+	}
+	before := tl.total()
+	// The second run: its history holds what it showed (and not "ready",
+	// which the first run showed).
+	d.Start(t)
+	var second []web.MessageJSON
+	eventually(t, time.Minute, func() error {
+		second = history(t, d, room)
+		if before+len(second) < n {
+			return fmt.Errorf("shown %d of %d (%d before the stop)", before+len(second), n, before)
+		}
+		return nil
+	})
+	for _, m := range second {
+		tl.add(m)
+	}
+	if err := tl.check(map[string]int{"Asha": n}, nil); err != nil {
+		t.Errorf("%v (%d shown before the stop)", err, before)
+	}
+	t.Logf("%d of %d shown before the stop, the rest after the restart", before, n)
+}

@@ -20,7 +20,9 @@ import (
 // retained messages, which stay on the node that took them) and every
 // message exactly once, in each sender's order. A hostile client of the
 // cluster that takes, on every node, the client ids it could guess from
-// the topics kicks nobody.
+// the topics kicks nobody. A member joining through the restarted node
+// sees the same list as the others, and her crash (SIGKILL) clears her
+// from the lists on the other nodes (her Will crosses).
 //
 // The figures it logs (failover, presence agreement, memory) are those of
 // docs/scaling.md.
@@ -242,4 +244,28 @@ func TestBrokerNodeFailover(t *testing.T) {
 	})
 	t.Logf("presence after a join on the restarted node: the three lists agree %v after the join (Bilal's old retained copy seen by Dana: %v)",
 		time.Since(joined).Round(10*time.Millisecond), ghost)
+
+	// Dana's daemon crashes: her Will, published by her node, clears her
+	// from the lists of the members on the other nodes.
+	dana.Kill(t)
+	crashed := time.Now()
+	waitMembers(t, 20*time.Second, inv.Room, 2, asha, ds[2])
+	t.Logf("presence: Dana's crash cleared from the other nodes' members within %v", time.Since(crashed).Round(10*time.Millisecond))
+}
+
+// Acknowledgement after handling holds on the cluster: a daemon frozen
+// while a member on another node sends, woken and at once stopped, then
+// started again, shows every message once across its two runs — what it
+// had not handled was not acknowledged, and its quorum queue, on every
+// node, gives it again to the next run.
+func TestClusterAckAfterHandling(t *testing.T) {
+	const n = 100
+	c := testenv.RabbitMQCluster(t)
+	db := testenv.MariaDB(t)
+	asha := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: c.URLs(0), DB: db, Name: "Asha"})
+	chen := testenv.StartDaemon(t, testenv.DaemonConfig{Broker: c.URLs(2), DB: db, Name: "Chen"})
+	logsOnFailure(t, asha, chen)
+	inv := gather(t, asha, chen)
+
+	frozenThenStopped(t, asha, chen, inv.Room, n)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sunoye/sunoye/internal/testenv"
+	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/rooms"
 )
 
@@ -199,5 +200,29 @@ func TestPasswordSourceErrors(t *testing.T) {
 				t.Errorf("sunoye %v said %q, want %q", tc.args, out, tc.says)
 			}
 		})
+	}
+}
+
+// A password given apart goes into every URL of a broker list that names
+// the user, read once, and the list still parses (a comma in the password
+// included).
+func TestBrokerListPassword(t *testing.T) {
+	st := settings{
+		Broker:         "tcp://alice@n1:1883,tcp://n2:1883,tcp://alice@n3:1883",
+		brokerPassword: secretSource{from: "$SUNOYE_BROKER_PASSWORD", value: "pw,1"},
+	}
+	got, err := st.brokerURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(got, "alice:pw"); n != 2 {
+		t.Errorf("brokerURL() = %q: the password in %d URLs, want 2", got, n)
+	}
+	if _, err := mqttx.New(mqttx.Config{Broker: got}); err != nil {
+		t.Errorf("the list with the password does not parse: %v", err)
+	}
+	st.Broker = "tcp://n1:1883,tcp://n2:1883"
+	if _, err := st.brokerURL(); err == nil || !strings.Contains(err.Error(), "names no user") {
+		t.Errorf("a password for a list naming no user: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 // Package testenv starts the real programs that SunOye's tests talk to:
-// a mosquitto broker, a MariaDB server, a D-Bus session bus, an Xvfb X
-// server, and it finds Chromium.
+// a mosquitto broker, a RabbitMQ cluster, a MariaDB server, a D-Bus
+// session bus, an Xvfb X server, and it finds Chromium.
 //
 // Every program runs as a private child process of the test binary, on
 // loopback, on a free port, with its files in a temporary directory; none
@@ -11,7 +11,8 @@
 // fails when the tests run under CI (CI=true), with a message that names
 // the Debian package to install; see [NeedBinary].
 //
-// A package that uses [MariaDB] must run its tests through [Main]:
+// A package that uses [MariaDB] or [RabbitMQCluster] must run its tests
+// through [Main]:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 package testenv

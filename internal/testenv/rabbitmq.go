@@ -2,7 +2,9 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,11 +74,11 @@ var sharedRabbit struct {
 }
 
 // RabbitMQCluster returns a cluster of three RabbitMQ nodes shared by all
-// tests of the package: started by the first call (30–40 s, the nodes
-// boot together and form the cluster from their configuration), stopped
-// and removed by Main after all tests. Tests that kill a node must start
-// it again (Restart) before they end, and must not run in parallel with
-// other tests of the cluster.
+// tests of the package: started by the first call (30–50 s: the first
+// node boots, then the others together, joining it), stopped and removed
+// by Main after all tests. Tests that kill a node must start it again
+// (Restart) before they end, and must not run in parallel with other
+// tests of the cluster.
 //
 // A missing RabbitMQ skips the test, or fails it under CI, like
 // NeedBinary.
@@ -231,7 +233,7 @@ func startRabbitMQ(sbin string, n int) (*RabbitMQ, error) {
 }
 
 // startRabbitCluster starts an epmd of its own and n nodes in dir. The
-// nodes boot together and form the cluster from their configuration
+// nodes form the cluster from their configuration
 // (classic_config peer discovery): no rabbitmqctl join_cluster, which
 // would restart each joining node's application.
 func startRabbitCluster(sbin, dir string, n int) (_ *RabbitMQ, err error) {
@@ -288,17 +290,66 @@ func startRabbitCluster(sbin, dir string, n int) (_ *RabbitMQ, err error) {
 		}
 		c.nodes = append(c.nodes, node)
 	}
-	for _, node := range c.nodes {
+	// The first node alone, then the others together: nodes that all
+	// boot at once may each find no peer up yet and form clusters of
+	// their own (seen on a loaded machine: a node whose MQTT client-id
+	// registry never got a leader, refusing every client).
+	if err := c.nodes[0].start(); err != nil {
+		return nil, err
+	}
+	if err := c.nodes[0].waitReady(); err != nil {
+		return nil, err
+	}
+	for _, node := range c.nodes[1:] {
 		if err := node.start(); err != nil {
 			return nil, err
 		}
 	}
-	for _, node := range c.nodes {
+	for _, node := range c.nodes[1:] {
 		if err := node.waitReady(); err != nil {
 			return nil, err
 		}
 	}
+	if err := c.checkClustered(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkClustered checks that every node runs in one cluster, as the first
+// node sees it.
+func (c *RabbitMQ) checkClustered() error {
+	out, err := c.ctl("cluster_status", "--formatter", "json")
+	if err != nil {
+		return err
+	}
+	var st struct {
+		Running []string `json:"running_nodes"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil {
+		return fmt.Errorf("rabbitmqctl cluster_status: %w: %s", err, out)
+	}
+	if len(st.Running) != len(c.nodes) {
+		return fmt.Errorf("RabbitMQ cluster: %d nodes running together (%v), want %d", len(st.Running), st.Running, len(c.nodes))
+	}
+	return nil
+}
+
+// ctl runs rabbitmqctl against the first node and returns its output.
+func (c *RabbitMQ) ctl(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), rabbitStartTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.sbin, "rabbitmqctl"), append([]string{"-n", c.nodes[0].name}, args...)...)
+	cmd.Env = append(os.Environ(), c.env...)
+	// The CLI's own Erlang node listens on loopback only, too.
+	cmd.Env = append(cmd.Env, "RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return out, nil
 }
 
 // writeConfig writes the node's rabbitmq.conf and enabled_plugins.
@@ -342,6 +393,8 @@ func (n *rabbitNode) start() error {
 		"RABBITMQ_LOG_BASE="+filepath.Join(n.dir, "log"),
 		"RABBITMQ_LOGS=-",
 		"RABBITMQ_CONFIG_FILE="+filepath.Join(n.dir, "rabbitmq.conf"),
+		// Not the system's /etc/rabbitmq/advanced.config, if any.
+		"RABBITMQ_ADVANCED_CONFIG_FILE="+filepath.Join(n.dir, "advanced.config"),
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(n.dir, "enabled_plugins"),
 		"RABBITMQ_PID_FILE="+filepath.Join(n.dir, "pid"),
 		"RABBITMQ_ALLOW_INPUT=true",
