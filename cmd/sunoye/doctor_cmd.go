@@ -61,9 +61,10 @@ func runDoctor(ctx context.Context, out io.Writer, st settings) error {
 		msg, err := ch.run(cctx, st)
 		cancel()
 		mark := "ok  "
+		var partial partialError
 		if err != nil {
 			mark, msg = "FAIL", err.Error()
-			if !ch.essential || errors.As(err, new(degraded)) {
+			if !ch.essential || errors.As(err, &partial) {
 				mark = "warn"
 			} else {
 				failed = true
@@ -108,6 +109,10 @@ var doctorChecks = []check{
 		return "", errors.New("none of xclip, xsel, wl-copy found — Copy invite in the tray cannot work; the window's Copy button still does")
 	}},
 }
+
+// partialError is an essential check's error that does not fail it: the
+// thing works, with less (a broker node of several is down).
+type partialError struct{ error }
 
 func checkDaemon(ctx context.Context, st settings) (string, error) {
 	s, err := web.NewClient(socketPath(st.StateDir)).Status(ctx)
@@ -157,37 +162,33 @@ func checkRegistry(ctx context.Context, st settings) (string, error) {
 	if len(hosts) == 1 {
 		return probeRegistry(ctx, dsn)
 	}
-	// Every host of a list, at once: the daemon moves to the next when
-	// one fails, so each must be usable.
-	msgs := make([]string, len(hosts))
+	// Each host of a list on its own, at once: the daemon needs one, and
+	// moves to the others when it fails.
+	oks := make([]string, len(hosts))
 	errs := make([]error, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
-		wg.Go(func() { msgs[i], errs[i] = probeRegistry(ctx, h) })
+		wg.Go(func() { oks[i], errs[i] = probeRegistry(ctx, h) })
 	}
 	wg.Wait()
-	var lines []string
-	down := 0
-	for i, err := range errs {
-		if err != nil {
-			down++
-			msgs[i] = "FAIL " + err.Error()
+	var up, down []string
+	for i := range hosts {
+		if errs[i] != nil {
+			down = append(down, errs[i].Error())
+		} else {
+			up = append(up, oks[i])
 		}
-		lines = append(lines, msgs[i])
 	}
-	msg := fmt.Sprintf("%d of %d hosts usable:\n    %s", len(hosts)-down, len(hosts), strings.Join(lines, "\n    "))
-	switch down {
-	case 0:
-		return msg, nil
-	case len(hosts):
-		return "", errors.New(msg)
+	summary := fmt.Sprintf("%d of %d hosts reachable", len(up), len(hosts))
+	switch {
+	case len(up) == 0:
+		return "", fmt.Errorf("%s: %s", summary, strings.Join(down, "; "))
+	case len(down) > 0:
+		return "", partialError{fmt.Errorf("%s (the daemon uses those, with fewer to move to): %s; %s",
+			summary, strings.Join(up, "; "), strings.Join(down, "; "))}
 	}
-	return "", degraded{errors.New(msg + "\n    the daemon uses the others, but has fewer to move to")}
+	return summary + ": " + strings.Join(up, "; "), nil
 }
-
-// degraded is the error of an essential check that found a fault the
-// daemon works around: a warning, not a failure.
-type degraded struct{ error }
 
 // probeRegistry checks the registry of dsn, one host.
 func probeRegistry(ctx context.Context, dsn string) (string, error) {

@@ -40,7 +40,7 @@ type setting struct {
 
 var allSettings = []setting{
 	{"broker", "SUNOYE_BROKER", "MQTT broker URL: tcp://, ssl://, ws://, wss:// (user:password@ allowed), or embedded://HOST:PORT to start the built-in one (default " + defaultBroker + ")", func(s *settings) *string { return &s.Broker }},
-	{"db", "SUNOYE_DB", "room registry: mysql://USER:PASSWORD@HOST:PORT[,HOST:PORT…]/DATABASE[?tls=true…] (several hosts: nodes of one cluster, tried in turn) or sqlite:///PATH (default: sqlite in the state directory)", func(s *settings) *string { return &s.DB }},
+	{"db", "SUNOYE_DB", "room registry: mysql://USER:PASSWORD@HOST:PORT/DATABASE[?tls=true…] or sqlite:///PATH (default: sqlite in the state directory)", func(s *settings) *string { return &s.DB }},
 	{"name", "SUNOYE_NAME", "display name shown to other members (default: your login name)", func(s *settings) *string { return &s.Name }},
 	{"state-dir", "SUNOYE_STATE_DIR", "state directory: the daemon's socket, lock and joined rooms (default $XDG_STATE_HOME/sunoye)", func(s *settings) *string { return &s.StateDir }},
 	{"log-level", "SUNOYE_LOG_LEVEL", "log level of the daemon: debug, info, warn or error", func(s *settings) *string { return &s.LogLevel }},
