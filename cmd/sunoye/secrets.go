@@ -12,8 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-
-	"github.com/sunoye/sunoye/db"
 )
 
 // Passwords never need the command line, where every local user can read
@@ -174,13 +172,7 @@ func (st settings) brokerURL() (string, error) {
 
 // dbDSN is the registry DSN to open: st.DB with its password from
 // --db-password-file or $SUNOYE_DB_PASSWORD, if given.
-// A DSN of several hosts (one database's servers) gets it as one does:
-// url.Parse takes one host only.
+// A DSN of several hosts (one database's servers) gets it as one does.
 func (st settings) dbDSN() (string, error) {
-	first, more := db.CutHosts(st.DB)
-	dsn, err := st.dbPassword.apply(dbSecret, first)
-	if err != nil {
-		return "", err
-	}
-	return db.AddHosts(dsn, more), nil
+	return onFirstHost(st.DB, func(dsn string) (string, error) { return st.dbPassword.apply(dbSecret, dsn) })
 }
