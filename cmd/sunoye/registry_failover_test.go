@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunoye/sunoye/db"
 	"github.com/sunoye/sunoye/internal/testenv"
 )
 
@@ -167,6 +168,34 @@ func TestDoctorHostList(t *testing.T) {
 		}
 		if strings.Contains(out, password) {
 			t.Errorf("doctor shows the password:\n%s", out)
+		}
+	}
+}
+
+// The registry password from a file or $SUNOYE_DB_PASSWORD goes into a
+// --db that lists several hosts, as into one of one host; the errors are
+// those of one host.
+func TestDBPasswordHostList(t *testing.T) {
+	src := secretSource{from: "$SUNOYE_DB_PASSWORD", value: "p@ss,w/rd"}
+	st := settings{DB: "mysql://alice@db1,db2:3307,[::1]/sunoye?tls=true", dbPassword: src}
+	got, err := st.dbDSN()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, err := db.HostDSNs(got)
+	if err != nil || len(hosts) != 3 || db.Redact(got) != "mysql://alice@db1:3306,db2:3307,[::1]:3306/sunoye" {
+		t.Fatalf("dbDSN = %q: hosts %q, %v", got, hosts, err)
+	}
+	for _, h := range hosts {
+		u, err := url.Parse(h)
+		if pw, _ := u.User.Password(); err != nil || pw != "p@ss,w/rd" || u.RawQuery != "tls=true" {
+			t.Errorf("host DSN %q: password %q, %v", h, pw, err)
+		}
+	}
+	for _, bad := range []string{"mysql://db1,db2/sunoye", "mysql://alice:old@db1,db2/sunoye"} {
+		st.DB = bad
+		if _, err := st.dbDSN(); err == nil || strings.Contains(err.Error(), "p@ss") {
+			t.Errorf("dbDSN of %q: %v, want an error without the password", bad, err)
 		}
 	}
 }
