@@ -22,7 +22,7 @@ type beat struct {
 }
 
 // heartbeats renews lease on r every interval, each with a daemon
-// heartbeat's 10 s deadline, until stop is closed, and records each beat.
+// heartbeat's 20 s deadline, until stop is closed, and records each beat.
 type heartbeats struct {
 	mu    sync.Mutex
 	beats []beat
@@ -32,7 +32,7 @@ func (h *heartbeats) run(r *Registry, l rooms.Lease, ttl, interval time.Duration
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		start := time.Now()
 		counts, gone, err := r.Renew(ctx, []rooms.Lease{l}, ttl)
 		cancel()

@@ -1,0 +1,112 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sunoye/sunoye/internal/testenv"
+	"github.com/sunoye/sunoye/rooms"
+)
+
+// TestGaleraFrozenNode: as TestGaleraFailover, but the node of the second
+// member is frozen (SIGSTOP: its connections stay open, nothing is
+// answered) instead of killed, then thawed, and rejoins the cluster. The
+// member's calls time out on it and move to another node; no heartbeat
+// fails, no lease lapses.
+func TestGaleraFrozenNode(t *testing.T) {
+	g := testenv.SharedGalera(t)
+	dsns := g.NewDatabase(t, "frozen")
+	open(t, dsns[0])
+	orders := [3][]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}}
+	var regs [3]*Registry
+	for i, o := range orders {
+		regs[i] = open(t, testenv.HostList(t, dsns, o...))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const (
+		ttl      = 20 * time.Second
+		interval = 250 * time.Millisecond
+	)
+	rec, ma := create(t, ctx, regs[0], ttl)
+	mb := join(t, ctx, regs[1], rec, ttl)
+	mc := join(t, ctx, regs[2], rec, ttl)
+	members := [3]rooms.Credentials{ma, mb, mc}
+	var hb [3]heartbeats
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range regs {
+		wg.Go(func() { hb[i].run(regs[i], lease(rec, members[i]), ttl, interval, stop) })
+	}
+	stopped := false
+	stopBeats := func() {
+		if !stopped {
+			stopped = true
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer stopBeats()
+	began := time.Now()
+	for i := range hb {
+		waitFor(t, 30*time.Second, func() error {
+			if n := len(hb[i].since(began)); n < 3 {
+				return fmt.Errorf("member %d: %d heartbeats", i, n)
+			}
+			return nil
+		})
+	}
+
+	frozen := time.Now()
+	g.Node(1).Freeze(t)
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			thawed = true
+			g.Node(1).Thaw(t)
+			start := time.Now()
+			g.WaitSynced(t)
+			t.Logf("node 1 thawed, rejoined and synced in %v", time.Since(start).Round(100*time.Millisecond))
+		}
+	}
+	t.Cleanup(thaw)
+
+	// B's next call, a join of a new room, times out on its frozen node
+	// and goes to another.
+	rec2, _ := create(t, ctx, regs[0], ttl)
+	created := time.Since(frozen)
+	join(t, ctx, regs[1], rec2, ttl)
+	joined := time.Since(frozen)
+	if st := status(t, ctx, regs[2], rec2.ID); st != (rooms.Status{Members: 2, Active: true}) {
+		t.Errorf("new room on C's node: %+v, want 2 members", st)
+	}
+	t.Logf("node 1 frozen: A's create succeeded after %v, B's join after %v", created.Round(time.Millisecond), joined.Round(time.Millisecond))
+	for i := range hb {
+		waitFor(t, 60*time.Second, func() error {
+			if n := len(hb[i].since(frozen.Add(12 * time.Second))); n < 3 {
+				return fmt.Errorf("member %d: %d heartbeats 12 s after the freeze", i, n)
+			}
+			return nil
+		})
+	}
+	stopBeats()
+	for i := range hb {
+		failed := 0
+		var slowest time.Duration
+		beats := hb[i].since(began)
+		for _, b := range beats {
+			if b.err != nil || b.count != 3 {
+				failed++
+				t.Errorf("member %d: heartbeat at %v after the freeze: %d leases, %v", i, b.at.Sub(frozen).Round(time.Millisecond), b.count, b.err)
+			}
+			if b.at.After(frozen) {
+				slowest = max(slowest, b.took)
+			}
+		}
+		t.Logf("member %d (node %d first): %d of %d heartbeats failed; slowest after the freeze %v", i, orders[i][0], failed, len(beats), slowest.Round(time.Millisecond))
+	}
+	thaw()
+}
