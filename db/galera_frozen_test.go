@@ -2,12 +2,9 @@ package db
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sunoye/sunoye/internal/testenv"
 	"github.com/sunoye/sunoye/rooms"
 )
 
@@ -17,48 +14,11 @@ import (
 // member's calls time out on it and move to another node; no heartbeat
 // fails, no lease lapses.
 func TestGaleraFrozenNode(t *testing.T) {
-	g := testenv.SharedGalera(t)
-	dsns := g.NewDatabase(t, "frozen")
-	open(t, dsns[0])
-	orders := [3][]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}}
-	var regs [3]*Registry
-	for i, o := range orders {
-		regs[i] = open(t, testenv.HostList(t, dsns, o...))
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	const (
-		ttl      = 20 * time.Second
-		interval = 250 * time.Millisecond
-	)
-	rec, ma := create(t, ctx, regs[0], ttl)
-	mb := join(t, ctx, regs[1], rec, ttl)
-	mc := join(t, ctx, regs[2], rec, ttl)
-	members := [3]rooms.Credentials{ma, mb, mc}
-	var hb [3]heartbeats
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range regs {
-		wg.Go(func() { hb[i].run(regs[i], lease(rec, members[i]), ttl, interval, stop) })
-	}
-	stopped := false
-	stopBeats := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
-	defer stopBeats()
-	began := time.Now()
-	for i := range hb {
-		waitFor(t, 30*time.Second, func() error {
-			if n := len(hb[i].since(began)); n < 3 {
-				return fmt.Errorf("member %d: %d heartbeats", i, n)
-			}
-			return nil
-		})
-	}
+	c := startConversation(t, ctx, "frozen")
+	g, regs := c.g, c.regs
+	const ttl = convTTL
 
 	frozen := time.Now()
 	g.Node(1).Freeze(t)
@@ -84,19 +44,12 @@ func TestGaleraFrozenNode(t *testing.T) {
 		t.Errorf("new room on C's node: %+v, want 2 members", st)
 	}
 	t.Logf("node 1 frozen: A's create succeeded after %v, B's join after %v", created.Round(time.Millisecond), joined.Round(time.Millisecond))
-	for i := range hb {
-		waitFor(t, 60*time.Second, func() error {
-			if n := len(hb[i].since(frozen.Add(12 * time.Second))); n < 3 {
-				return fmt.Errorf("member %d: %d heartbeats 12 s after the freeze", i, n)
-			}
-			return nil
-		})
-	}
-	stopBeats()
-	for i := range hb {
+	c.waitBeats(t, frozen.Add(12*time.Second))
+	c.stopBeats()
+	for i := range c.hb {
 		failed := 0
 		var slowest time.Duration
-		beats := hb[i].since(began)
+		beats := c.hb[i].since(c.began)
 		for _, b := range beats {
 			if b.err != nil || b.count != 3 {
 				failed++
@@ -106,7 +59,7 @@ func TestGaleraFrozenNode(t *testing.T) {
 				slowest = max(slowest, b.took)
 			}
 		}
-		t.Logf("member %d (node %d first): %d of %d heartbeats failed; slowest after the freeze %v", i, orders[i][0], failed, len(beats), slowest.Round(time.Millisecond))
+		t.Logf("member %d (node %d first): %d of %d heartbeats failed; slowest after the freeze %v", i, c.orders[i][0], failed, len(beats), slowest.Round(time.Millisecond))
 	}
 	thaw()
 }
