@@ -87,19 +87,9 @@ func parseDSN(dsn string) (*target, error) {
 // refuses, and returns the DSN with its first host only, and the others.
 // A DSN with one host is returned as it is.
 func cutHostList(dsn string) (string, []string, error) {
-	_, rest, ok := strings.Cut(dsn, "://")
+	start, end, ok := hostSpan(dsn)
 	if !ok {
 		return dsn, nil, nil // not a URL with a host; parseMySQL says why
-	}
-	start := len(dsn) - len(rest)
-	end := len(dsn)
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		end = start + i
-	}
-	// The user information ends at the last @, as for url.Parse: a
-	// password may hold an unescaped @ or comma.
-	if at := strings.LastIndex(dsn[start:end], "@"); at >= 0 {
-		start += at + 1
 	}
 	list := dsn[start:end]
 	if !strings.Contains(list, ",") {
@@ -115,6 +105,26 @@ func cutHostList(dsn string) (string, []string, error) {
 		}
 	}
 	return dsn[:start] + hosts[0] + dsn[end:], hosts[1:], nil
+}
+
+// hostSpan returns where the host (or list of hosts) of a URL is: after
+// "//" and the user information, which ends at the last @ as for
+// url.Parse (a password may hold an unescaped @ or comma), and before the
+// path, query or fragment.
+func hostSpan(dsn string) (start, end int, ok bool) {
+	_, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return 0, 0, false
+	}
+	start = len(dsn) - len(rest)
+	end = len(dsn)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndex(dsn[start:end], "@"); at >= 0 {
+		start += at + 1
+	}
+	return start, end, true
 }
 
 // hostPort returns the host and port of u, a URL whose Host is one
@@ -264,36 +274,26 @@ func Check(dsn string) error {
 	return err
 }
 
-// User returns the user name of a mysql DSN, one host or several, and
-// whether it has a password; "" for a DSN that names no user or does not
-// parse.
-func User(dsn string) (user string, hasPassword bool) {
-	first, _, err := cutHostList(dsn)
-	if err != nil {
-		return "", false
-	}
-	u, err := url.Parse(first)
-	if err != nil || u.User == nil {
-		return "", false
-	}
-	_, has := u.User.Password()
-	return u.User.Username(), has
-}
-
-// WithPassword returns dsn, a mysql DSN that names a user (User), with
-// password as the user's password, escaped as the DSN needs.
-func WithPassword(dsn, password string) (string, error) {
+// CutHosts returns dsn with its first host only, and the other hosts it
+// lists: a DSN that url.Parse reads, for code that changes it (its
+// password), and AddHosts puts the others back. A DSN of one host, or one
+// that does not parse, is returned as it is.
+func CutHosts(dsn string) (first string, more []string) {
 	first, more, err := cutHostList(dsn)
 	if err != nil {
-		return "", err
+		return dsn, nil
 	}
-	u, err := url.Parse(first)
-	if err != nil || u.User == nil || u.User.Username() == "" {
-		return "", badDSN("a password needs a DSN with a user name")
+	return first, more
+}
+
+// AddHosts returns dsn, a DSN of one host, with the hosts more listed
+// after it; dsn itself without any.
+func AddHosts(dsn string, more []string) string {
+	_, end, ok := hostSpan(dsn)
+	if len(more) == 0 || !ok {
+		return dsn
 	}
-	u.User = url.UserPassword(u.User.Username(), password)
-	u.Host = strings.Join(append([]string{u.Host}, more...), ",")
-	return u.String(), nil
+	return dsn[:end] + "," + strings.Join(more, ",") + dsn[end:]
 }
 
 // HostDSNs returns a DSN for each host that dsn lists, in its order, each

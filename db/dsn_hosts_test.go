@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -61,16 +62,19 @@ func TestParseDSNHosts(t *testing.T) {
 // file), and each host can be checked alone.
 func TestDSNHostsPassword(t *testing.T) {
 	const dsn = "mysql://u@h1,h2:3307/d?tls=true"
-	if user, has := User(dsn); user != "u" || has {
-		t.Errorf("User = %q, %v; want u without a password", user, has)
+	first, more := CutHosts(dsn)
+	if first != "mysql://u@h1/d?tls=true" || len(more) != 1 || more[0] != "h2:3307" {
+		t.Fatalf("CutHosts = %q, %q", first, more)
 	}
-	full, err := WithPassword(dsn, "a@b,c/d")
+	u, err := url.Parse(first)
 	if err != nil {
 		t.Fatal(err)
 	}
+	u.User = url.UserPassword("u", "a@b,c/d")
+	full := AddHosts(u.String(), more)
 	got, err := parseDSN(full)
 	if err != nil || got.hosts[1].Passwd != "a@b,c/d" || got.where != "mysql://u@h1:3306,h2:3307/d" {
-		t.Fatalf("WithPassword: %q parses as %+v, %v", full, got, err)
+		t.Fatalf("password put in the first host's DSN: %q parses as %+v, %v", full, got, err)
 	}
 	hosts, err := HostDSNs(full)
 	if err != nil || len(hosts) != 2 {

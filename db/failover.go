@@ -20,11 +20,14 @@ const (
 	// accepts TCP connections in its kernel and then says nothing.
 	hostConnectTimeout = 3 * time.Second
 	// attemptTimeout bounds one call of a procedure: past it the node is
-	// taken for frozen, and the call goes to the next one. A heartbeat
-	// has 10 s (rooms), so that two attempts fit; a Galera cluster that
-	// lost a node stalls its commits for about 5 s until it has agreed
-	// that the node is gone (docs/scaling.md).
-	attemptTimeout = 5 * time.Second
+	// taken for frozen, and the call goes to the next one. It is longer
+	// than the 6–8 s that a Galera cluster that lost a node (dead or
+	// frozen) stalls every commit on the nodes that remain, until they
+	// agree that it is gone (docs/scaling.md): a call on a live node
+	// waits that out rather than move to another node that stalls as
+	// well, or to the frozen one. A heartbeat has 20 s (rooms), so
+	// that two attempts fit.
+	attemptTimeout = 10 * time.Second
 )
 
 // MySQL error numbers that say a node cannot serve, whatever the query.
@@ -109,7 +112,12 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 			break
 		}
 		i := (start + k) % len(f.hosts)
-		c, err := f.connect(ctx, i)
+		// Time for each host left to try, a frozen one included.
+		timeout := f.connectTimeout
+		if deadline, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(deadline)/time.Duration(len(f.hosts)-k))
+		}
+		c, err := f.connect(ctx, i, timeout)
 		if err == nil {
 			f.mu.Lock()
 			f.current = i
@@ -127,10 +135,10 @@ func (f *failover) Connect(ctx context.Context) (driver.Conn, error) {
 	return nil, errs
 }
 
-// connect connects to host i.
-func (f *failover) connect(ctx context.Context, i int) (driver.Conn, error) {
+// connect connects to host i within timeout.
+func (f *failover) connect(ctx context.Context, i int, timeout time.Duration) (driver.Conn, error) {
 	h := f.hosts[i]
-	ctx, cancel := context.WithTimeout(ctx, f.connectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	epoch := h.epoch.Load()
 	dc, err := h.c.Connect(ctx)

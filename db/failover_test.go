@@ -52,10 +52,11 @@ func TestFailoverConnector(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return &Registry{db: db, dialect: mysqlDialect, where: tg.where, failovers: len(tg.hosts) - 1}
 	}
-	// call is one call of the registry, with a heartbeat's deadline:
-	// which server served it, and how long it took.
+	// call is one call of the registry, with a heartbeat's deadline
+	// (rooms' registryTimeout): which server served it, and how long it
+	// took.
 	call := func(r *Registry) (int, time.Duration, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		start := time.Now()
 		var port, syncWait int
@@ -104,7 +105,7 @@ func TestFailoverConnector(t *testing.T) {
 	want(r, "server 0 killed", 1, 3*time.Second)
 
 	// Frozen: the call on server 1 times out (attemptTimeout) and is made
-	// again on server 2, within a heartbeat's 10 s.
+	// again on server 2, within a heartbeat's 20 s.
 	servers[1].Freeze(t)
 	thawed := false
 	thaw := func() {

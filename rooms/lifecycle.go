@@ -10,8 +10,11 @@ import (
 )
 
 // registryTimeout bounds a heartbeat: an unreachable registry must not
-// stall the loop past the next beat.
-const registryTimeout = 10 * time.Second
+// stall the loop past the next beat. A clustered registry needs more than
+// one call's time: a Galera cluster that lost a node stalls for 6–8 s
+// until it has evicted it, and a call on a frozen node is moved to
+// another after a while (db's failover, docs/scaling.md).
+const registryTimeout = 20 * time.Second
 
 // restoreParallel bounds how many rooms are rejoined at once at start.
 const restoreParallel = 8

@@ -158,18 +158,11 @@ func TestDoctor(t *testing.T) {
 			t.Fatal(err)
 		}
 		// "MARK NAME(padded) message": the check's line, by name.
-		// A check about several nodes goes on in indented lines.
 		lines := make(map[string]string)
-		last := ""
 		for _, l := range strings.Split(string(out), "\n") {
-			if last != "" && strings.HasPrefix(l, "    ") {
-				lines[last] += "\n" + l
-				continue
-			}
-			last = ""
 			for _, name := range []string{"daemon", "broker", "registry", "notification server", "tray host", "chat windows"} {
 				if len(l) > 5 && strings.HasPrefix(l[5:], name+" ") {
-					lines[name], last = l, name
+					lines[name] = l
 				}
 			}
 		}

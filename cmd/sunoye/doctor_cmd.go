@@ -188,35 +188,37 @@ func checkRegistry(ctx context.Context, st settings) (string, error) {
 	}
 	// Every host of a list: the daemon moves to the next when one
 	// fails, so each must be usable.
-	return checkEach(ctx, "hosts usable", hosts, probeRegistry)
+	return checkEach(ctx, "hosts reachable", hosts, probeRegistry)
 }
 
 // checkEach runs probe on every node of a cluster at once. All up is ok,
 // some down is degraded (the daemon uses the others, but has fewer to
-// move to), all down fails.
+// move to), all down fails. One line, as every check's.
 func checkEach(ctx context.Context, what string, nodes []string, probe func(context.Context, string) (string, error)) (string, error) {
-	msgs := make([]string, len(nodes))
+	oks := make([]string, len(nodes))
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
-		wg.Go(func() { msgs[i], errs[i] = probe(ctx, n) })
+		wg.Go(func() { oks[i], errs[i] = probe(ctx, n) })
 	}
 	wg.Wait()
-	down := 0
-	for i, err := range errs {
-		if err != nil {
-			down++
-			msgs[i] = "FAIL " + err.Error()
+	var up, down []string
+	for i := range nodes {
+		if errs[i] != nil {
+			down = append(down, errs[i].Error())
+		} else {
+			up = append(up, oks[i])
 		}
 	}
-	msg := fmt.Sprintf("%d of %d %s:\n    %s", len(nodes)-down, len(nodes), what, strings.Join(msgs, "\n    "))
-	switch down {
-	case 0:
-		return msg, nil
-	case len(nodes):
-		return "", errors.New(msg)
+	summary := fmt.Sprintf("%d of %d %s", len(up), len(nodes), what)
+	switch {
+	case len(up) == 0:
+		return "", fmt.Errorf("%s: %s", summary, strings.Join(down, "; "))
+	case len(down) > 0:
+		return "", degraded{fmt.Errorf("%s (the daemon uses those, with fewer to move to): %s; %s",
+			summary, strings.Join(up, "; "), strings.Join(down, "; "))}
 	}
-	return "", degraded{errors.New(msg + "\n    the daemon uses the others, but has fewer to move to")}
+	return summary + ": " + strings.Join(up, "; "), nil
 }
 
 // degraded is the error of an essential check that found a fault the

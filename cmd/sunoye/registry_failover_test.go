@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunoye/sunoye/db"
 	"github.com/sunoye/sunoye/internal/testenv"
 )
 
@@ -139,18 +140,11 @@ func TestDoctorHostList(t *testing.T) {
 		}
 		return string(out), 0
 	}
-	// registry returns the registry's lines: its check and the host
-	// lines under it.
+	// registry returns the registry's line.
 	registry := func(out string) string {
 		_, after, _ := strings.Cut(out, " registry ")
-		var lines []string
-		for i, l := range strings.Split(after, "\n") {
-			if i > 0 && !strings.HasPrefix(l, "    ") {
-				break
-			}
-			lines = append(lines, l)
-		}
-		return strings.Join(lines, "\n")
+		line, _, _ := strings.Cut(after, "\n")
+		return line
 	}
 	for _, tc := range []struct {
 		hosts []string
@@ -158,22 +152,50 @@ func TestDoctorHostList(t *testing.T) {
 		mark  string
 		says  []string
 	}{
-		{[]string{up, down}, 0, "warn", []string{"1 of 2 hosts usable", up + "/", "reachable", "FAIL", down, "fewer to move to"}},
-		{[]string{down, down2}, 1, "FAIL", []string{"0 of 2 hosts usable", down, down2}},
+		{[]string{up, down}, 0, "warn", []string{"1 of 2 hosts reachable", up + "/", "schema", down + "/", "unreachable", "fewer to move to"}},
+		{[]string{down, down2}, 1, "FAIL", []string{"0 of 2 hosts reachable", down, down2}},
 	} {
 		out, code := doctor(tc.hosts...)
 		reg := registry(out)
-		t.Logf("doctor, hosts %v:\n%s", tc.hosts, reg)
+		t.Logf("doctor, hosts %v: %s", tc.hosts, reg)
 		if code != tc.code || !strings.Contains(out, tc.mark+" registry") {
 			t.Errorf("hosts %v: exit %d, want %d with the registry marked %s\n%s", tc.hosts, code, tc.code, tc.mark, out)
 		}
 		for _, s := range tc.says {
 			if !strings.Contains(reg, s) {
-				t.Errorf("hosts %v: the registry's lines do not say %q:\n%s", tc.hosts, s, reg)
+				t.Errorf("hosts %v: the registry's line does not say %q: %s", tc.hosts, s, reg)
 			}
 		}
 		if strings.Contains(out, password) {
 			t.Errorf("doctor shows the password:\n%s", out)
+		}
+	}
+}
+
+// The registry password from a file or $SUNOYE_DB_PASSWORD goes into a
+// --db that lists several hosts, as into one of one host; the errors are
+// those of one host.
+func TestDBPasswordHostList(t *testing.T) {
+	src := secretSource{from: "$SUNOYE_DB_PASSWORD", value: "p@ss,w/rd"}
+	st := settings{DB: "mysql://alice@db1,db2:3307,[::1]/sunoye?tls=true", dbPassword: src}
+	got, err := st.dbDSN()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, err := db.HostDSNs(got)
+	if err != nil || len(hosts) != 3 || db.Redact(got) != "mysql://alice@db1:3306,db2:3307,[::1]:3306/sunoye" {
+		t.Fatalf("dbDSN = %q: hosts %q, %v", got, hosts, err)
+	}
+	for _, h := range hosts {
+		u, err := url.Parse(h)
+		if pw, _ := u.User.Password(); err != nil || pw != "p@ss,w/rd" || u.RawQuery != "tls=true" {
+			t.Errorf("host DSN %q: password %q, %v", h, pw, err)
+		}
+	}
+	for _, bad := range []string{"mysql://db1,db2/sunoye", "mysql://alice:old@db1,db2/sunoye"} {
+		st.DB = bad
+		if _, err := st.dbDSN(); err == nil || strings.Contains(err.Error(), "p@ss") {
+			t.Errorf("dbDSN of %q: %v, want an error without the password", bad, err)
 		}
 	}
 }

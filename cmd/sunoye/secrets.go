@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/sunoye/sunoye/db"
 	"github.com/sunoye/sunoye/mqttx"
 )
 
@@ -104,17 +103,11 @@ type secretSetting struct {
 	flag, env, key string
 	what           string // "broker URL", "registry DSN"
 	example        string
-	// user and setPassword read the user of a URL and put a password
-	// in it; nil for plain URLs (url.Parse). A registry DSN may list
-	// several hosts, which url.Parse refuses.
-	user        func(raw string) (user string, hasPassword bool)
-	setPassword func(raw, password string) (string, error)
 }
 
 var (
 	brokerSecret = secretSetting{flag: "broker-password-file", env: "SUNOYE_BROKER_PASSWORD", key: "broker_password_file", what: "broker URL", example: "ssl://USER@HOST:PORT"}
-	dbSecret     = secretSetting{flag: "db-password-file", env: "SUNOYE_DB_PASSWORD", key: "db_password_file", what: "registry DSN", example: "mysql://USER@HOST:PORT/DATABASE",
-		user: db.User, setPassword: db.WithPassword}
+	dbSecret     = secretSetting{flag: "db-password-file", env: "SUNOYE_DB_PASSWORD", key: "db_password_file", what: "registry DSN", example: "mysql://USER@HOST:PORT/DATABASE"}
 )
 
 func addSecretFlags(fs *pflag.FlagSet) {
@@ -175,37 +168,14 @@ func (src secretSource) password() (string, error) {
 
 // put puts pw into raw, which must name a user and no password.
 func (src secretSource) put(s secretSetting, raw, pw string) (string, error) {
-	userOf, setPassword := s.user, s.setPassword
-	if userOf == nil {
-		userOf, setPassword = urlUser, urlWithPassword
-	}
-	user, has := userOf(raw)
-	if user == "" {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil || u.User.Username() == "" {
 		return "", usageError{fmt.Errorf("%s gives a password, but the %s names no user: write %s", src.from, s.what, s.example)}
 	}
-	if has {
+	if _, has := u.User.Password(); has {
 		return "", usageError{fmt.Errorf("%s gives a password, but the %s has one already: keep only one", src.from, s.what)}
 	}
-	return setPassword(raw, pw)
-}
-
-// urlUser returns the user of a URL and whether it has a password.
-func urlUser(raw string) (string, bool) {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return "", false
-	}
-	_, has := u.User.Password()
-	return u.User.Username(), has
-}
-
-// urlWithPassword puts password into raw, a URL with a user.
-func urlWithPassword(raw, password string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return "", fmt.Errorf("cannot put a password into a URL without a user")
-	}
-	u.User = url.UserPassword(u.User.Username(), password)
+	u.User = url.UserPassword(u.User.Username(), pw)
 	return u.String(), nil
 }
 
@@ -224,7 +194,7 @@ func (st settings) brokerURL() (string, error) {
 	}
 	named := false
 	for i, n := range nodes {
-		if user, _ := urlUser(n); user == "" {
+		if u, err := url.Parse(n); err != nil || u.User == nil || u.User.Username() == "" {
 			continue
 		}
 		named = true
@@ -240,4 +210,7 @@ func (st settings) brokerURL() (string, error) {
 
 // dbDSN is the registry DSN to open: st.DB with its password from
 // --db-password-file or $SUNOYE_DB_PASSWORD, if given.
-func (st settings) dbDSN() (string, error) { return st.dbPassword.apply(dbSecret, st.DB) }
+// A DSN of several hosts (one database's servers) gets it as one does.
+func (st settings) dbDSN() (string, error) {
+	return onFirstHost(st.DB, func(dsn string) (string, error) { return st.dbPassword.apply(dbSecret, dsn) })
+}

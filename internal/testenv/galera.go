@@ -208,9 +208,16 @@ func (g *Galera) Restart(t testing.TB, i int) {
 	if err != nil {
 		t.Fatalf("testenv: Galera node %d: %v", i, err)
 	}
+	g.WaitSynced(t)
+}
+
+// WaitSynced waits until every node is synced with all of them: after
+// Restart, or after a frozen node was thawed and has rejoined.
+func (g *Galera) WaitSynced(t testing.TB) {
+	t.Helper()
 	for j, s := range g.nodes {
 		if err := waitSynced(s, len(g.nodes)); err != nil {
-			t.Fatalf("testenv: Galera node %d after node %d restarted: %v", j, i, err)
+			t.Fatalf("testenv: Galera node %d: %v", j, err)
 		}
 	}
 }

@@ -175,6 +175,11 @@ func (s *MariaDBServer) serverOptions() []string {
 	return []string{
 		"--no-defaults", // must come first
 		"--datadir=" + filepath.Join(s.dir, "data"),
+		// Temporary tables in our own directory, not /tmp: installs that
+		// run at once in other PID namespaces sharing /tmp (CI runners,
+		// containers) can pick the same file names (#sql-temptable-PID-…)
+		// and break each other ("Unknown table 'mysql.tmp_proxies_priv'").
+		"--tmpdir=" + s.dir,
 		// As root, mariadbd refuses to run without --user; naming
 		// ourselves keeps it from switching to the user mysql.
 		"--user=" + userName(),
