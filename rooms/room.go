@@ -657,9 +657,11 @@ type sealedMessage struct {
 	b       body
 }
 
-// maxSealed bounds the payloads remembered per room: an echo that does
-// not come (the send failed) is forgotten after as many newer sends.
-const maxSealed = 1024
+// maxSealed bounds the payloads remembered per room (at most about
+// 1.1 MiB of the largest texts): an echo that does not come (the send
+// failed) is forgotten after as many newer sends, and one that comes
+// later than that is opened as anything else.
+const maxSealed = 256
 
 // nonceBytes is the size of a payload's nonce, which is random: it tells
 // our payloads apart.
