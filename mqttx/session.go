@@ -151,6 +151,7 @@ func (s *session) deliverLoop() {
 			if s.closed() {
 				return
 			}
+			it.p.Queued = len(s.q.ch)
 			s.cfg.Deliver(it.p, it.ack)
 		}
 	}

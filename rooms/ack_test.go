@@ -34,9 +34,10 @@ func TestAckAfterHandling(t *testing.T) {
 	fx.svc.rooms[fx.r.id] = fx.r // so that its marks are saved
 	var acked atomic.Int32
 	now := time.Now()
-	fx.svc.deliver(fx.r, fx.message("one", 7, 1, now), func() { acked.Add(1) })
+	fx.svc.deliverBehind(fx.r, fx.message("one", 7, 1, now), func() { acked.Add(1) })
 	first := <-st.writes // the write before "one" shows
-	fx.svc.deliver(fx.r, fx.message("two", 7, 2, now), func() { acked.Add(1) })
+	fx.svc.deliverBehind(fx.r, fx.message("two", 7, 2, now), func() { acked.Add(1) })
+	waitAdmitted(t, fx.r, "two")
 	if n := acked.Load(); n != 0 {
 		t.Errorf("%d acknowledged before their marks were written", n)
 	}
@@ -108,9 +109,10 @@ func TestShutdownWritesNoMarkOfUnshown(t *testing.T) {
 		fx.svc.rooms[fx.r.id] = fx.r
 		var shown [3]atomic.Bool
 		now := time.Now()
-		fx.svc.deliver(fx.r, fx.message("one", 7, 1, now), func() { shown[1].Store(true) })
+		fx.svc.deliverBehind(fx.r, fx.message("one", 7, 1, now), func() { shown[1].Store(true) })
 		<-st.first // "one" is being written
-		fx.svc.deliver(fx.r, fx.message("two", 7, 2, now), func() { shown[2].Store(true) })
+		fx.svc.deliverBehind(fx.r, fx.message("two", 7, 2, now), func() { shown[2].Store(true) })
+		waitAdmitted(t, fx.r, "two")
 		done := make(chan struct{})
 		go func() {
 			fx.svc.Shutdown(context.Background())

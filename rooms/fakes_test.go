@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -301,3 +302,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // deliverNow delivers p as a session would, not waiting for it to be
 // handled.
 func (s *Service) deliverNow(r *room, p Packet) { s.deliver(r, p, func() {}) }
+
+// deliverBehind delivers p as a session does when more packets wait
+// behind it: it goes through the room's pipeline, and deliver returns
+// without waiting for it to be shown (a lone packet is shown on the
+// caller's goroutine, which would wait for the state file's write).
+func (s *Service) deliverBehind(r *room, p Packet, handled func()) {
+	p.Queued = 1
+	s.deliver(r, p, handled)
+}
+
+// waitAdmitted waits until message id is admitted: waiting to be shown or
+// shown.
+func waitAdmitted(t *testing.T, r *room, id string) {
+	t.Helper()
+	waitFor(t, id+" admitted", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, ts := range r.toShow {
+			if ts.m.ID == id {
+				return true
+			}
+		}
+		return slices.ContainsFunc(r.hist.list(), func(m Message) bool { return m.ID == id })
+	})
+}

@@ -128,7 +128,7 @@ func (s *Service) receiveFile(r *room, sender MemberID, b body, handled func()) 
 		if r.shownBefore(sender, b) {
 			// Our own echo, a redelivery or a replay: decided without its
 			// bytes, by the path every message takes.
-			s.show(r, sender, b, handled)
+			s.show(r, sender, b, handled, false)
 			return nil
 		}
 		return r.files.begin(sender, b, handled, now, func(k fileKey) { s.expireFile(r, k) })
@@ -147,7 +147,7 @@ func (s *Service) receiveFile(r *room, sender MemberID, b body, handled func()) 
 		fm.Type = SniffType(data)
 		a.header.File = &fm
 		r.files.keep(a.header.ID, data)
-		s.show(r, sender, a.header, a.handled)
+		s.show(r, sender, a.header, a.handled, false)
 	}
 	handled()
 	return nil

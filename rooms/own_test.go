@@ -73,10 +73,11 @@ func TestOwnEchoNotSavedBeforeShown(t *testing.T) {
 	fx.r.mu.Unlock()
 	acked := make(chan string, 4)
 	// The shower busy: another member's message, its write held.
-	fx.svc.deliver(fx.r, fx.packet(fuzzIdentity(t, 2), "bilal-1", 7, 1), func() { acked <- "bilal-1" })
+	fx.svc.deliverBehind(fx.r, fx.packet(fuzzIdentity(t, 2), "bilal-1", 7, 1), func() { acked <- "bilal-1" })
 	<-fx.st.writes
 	// Our echo of the run before, cut short by a stop: admitted, waiting.
-	fx.svc.deliver(fx.r, fx.packet(fx.svc.cfg.Identity, "own-earlier", run-1, 1), func() { acked <- "own-earlier" })
+	fx.svc.deliverBehind(fx.r, fx.packet(fx.svc.cfg.Identity, "own-earlier", run-1, 1), func() { acked <- "own-earlier" })
+	waitAdmitted(t, fx.r, "own-earlier")
 
 	// Our first send of this run records the run on disk before it goes out.
 	sent := make(chan error, 1)
@@ -181,5 +182,142 @@ func TestNoSendBeforeRunSaved(t *testing.T) {
 	}
 	if err == nil || !errors.Is(err, errStopping) {
 		t.Errorf("send as the daemon stops: %v, want it refused as stopping", err)
+	}
+}
+
+// A burst (packets queued behind each one, Packet.Queued) goes through the
+// room's pipeline, opened on several goroutines: it is handled as one
+// packet at a time would be — every message shown once, in the order it
+// came, each acknowledged only once it is shown, a duplicate, a replay,
+// garbage and a 1 MiB blob in the middle dropped and counted, nothing
+// acknowledged twice.
+func TestBurstHandledInOrder(t *testing.T) {
+	t.Parallel()
+	fx := newReplayFixture(t)
+	fx.svc.rooms[fx.r.id] = fx.r
+	events, _ := fx.svc.Subscribe(1 << 12)
+	const n = 300
+	var mu sync.Mutex
+	acks := make(map[string]int)
+	var early []string
+	ack := func(id string) func() {
+		return func() {
+			fx.r.mu.Lock()
+			shown := slices.ContainsFunc(fx.r.hist.list(), func(m Message) bool { return m.ID == id })
+			fx.r.mu.Unlock()
+			mu.Lock()
+			defer mu.Unlock()
+			acks[id]++
+			if !shown && id[0] == 'm' {
+				early = append(early, id)
+			}
+		}
+	}
+	now := time.Now()
+	var want []string
+	var packets []Packet
+	var ids []string
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprintf("m%03d", i)
+		want = append(want, id)
+		packets = append(packets, fx.message(id, 7, uint64(i), now))
+		ids = append(ids, id)
+		switch i {
+		case 100:
+			packets = append(packets, Packet{Topic: fx.r.topics.messages, Payload: []byte("garbage")})
+			ids = append(ids, "garbage")
+		case 200:
+			packets = append(packets, fx.message("m150", 7, 150, now)) // the broker again
+			ids = append(ids, "dup")
+		case 250:
+			packets = append(packets, fx.message("r150", 7, 150, now)) // a replay under another id
+			ids = append(ids, "replay")
+		case 260:
+			packets = append(packets, Packet{Topic: fx.r.topics.messages, Payload: make([]byte, 1<<20)})
+			ids = append(ids, "blob")
+		}
+	}
+	for i, p := range packets {
+		p.Queued = len(packets) - 1 - i
+		fx.svc.deliver(fx.r, p, ack(ids[i]))
+	}
+	waitFor(t, "every packet handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		k := 0
+		for _, c := range acks {
+			k += c
+		}
+		return k >= len(packets)
+	})
+	var shown []string
+	for len(shown) < n {
+		select {
+		case e := <-events:
+			if e.Kind == EventMessage {
+				shown = append(shown, e.Message.ID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("shown %d of %d", len(shown), n)
+		}
+	}
+	if !slices.Equal(shown, want) {
+		t.Errorf("shown %q,\nwant %q", shown, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(early) > 0 {
+		t.Errorf("acknowledged before shown: %v", early)
+	}
+	for _, id := range []string{"m150", "dup", "replay", "garbage", "blob"} {
+		if acks[id] != 1 {
+			t.Errorf("%s acknowledged %d times, want once", id, acks[id])
+		}
+	}
+	if in := fx.r.info(fx.svc.me); in.Rejected != 2 || in.Replayed != 1 {
+		t.Errorf("rejected %d, replayed %d; want 2 and 1", in.Rejected, in.Replayed)
+	}
+}
+
+// The broker's echo of our own message is known without opening it: it is
+// byte for byte the payload we sealed. A copy published again, or one
+// changed by a byte, is opened as anything else: the copy is dropped, the
+// changed one rejected; our message shows once.
+func TestOwnEchoKnownWithoutOpening(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var sent []byte
+	b := &publishCheck{memBroker: newMemBroker()}
+	b.check = func(p Packet) {
+		mu.Lock()
+		sent = slices.Clone(p.Payload)
+		mu.Unlock()
+	}
+	svc, _ := newTestService(t, "Asha", newMemRegistry(), b)
+	inv, err := svc.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := svc.room(inv.Room)
+	m, err := svc.Send(t.Context(), inv.Room, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the echo taken", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.sealed) == 0
+	})
+	mu.Lock()
+	payload := sent
+	mu.Unlock()
+	b.publish(Packet{Topic: r.topics.messages, Payload: payload})
+	changed := slices.Clone(payload)
+	changed[len(changed)-1] ^= 1
+	b.publish(Packet{Topic: r.topics.messages, Payload: changed})
+	waitFor(t, "the changed copy rejected", func() bool { return r.info(svc.me).Rejected == 1 })
+	h, _ := svc.History(inv.Room)
+	if n := len(slices.DeleteFunc(h, func(x Message) bool { return x.ID != m.ID })); n != 1 {
+		t.Errorf("our message shown %d times, want once", n)
 	}
 }

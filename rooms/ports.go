@@ -138,6 +138,10 @@ type Packet struct {
 	Topic    string
 	Payload  []byte
 	Retained bool
+	// Queued is, on delivery, how many packets the session holds behind
+	// this one: more are coming at once. It lets the receiver open a
+	// burst on more than one core; 0 is always correct.
+	Queued int
 }
 
 // SessionConfig describes the transport session of one room.

@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
 	"maps"
@@ -89,6 +90,14 @@ type room struct {
 	// ownPending are our messages waiting for the broker's confirmation,
 	// with the acknowledgement of their echo if it came meanwhile.
 	ownPending map[string]func()
+	// pipe holds the packets being opened ahead of their turn (see
+	// pipeline.go).
+	pipe *pipeline
+	// sealed are our recent messages' payloads as we sealed them, by
+	// nonce, with their bodies: the broker's echo of one needs no opening
+	// (see sealedOwn).
+	sealed      map[[nonceBytes]byte]sealedMessage
+	sealedOrder [][nonceBytes]byte // oldest first, to bound sealed
 	// ownRunOnDisk is the run a write of the state file holds as our
 	// newest in the room (see beginOwnRun).
 	ownRunOnDisk uint64
@@ -98,8 +107,11 @@ type room struct {
 	announcing, announceWanted atomic.Bool
 	// announceMu orders announcements with detach; leaving, set by detach
 	// under it, ends them (see Service.announce). lastAnnounce paces them.
-	announceMu   sync.Mutex
-	leaving      bool
+	announceMu sync.Mutex
+	leaving    bool
+	// detached is set when detach begins, for those that must not wait
+	// for announceMu (an announcement holds it until the broker answers).
+	detached     atomic.Bool
 	lastAnnounce time.Time
 	// announcing ends with detach: an announcement waiting for a broker
 	// that does not answer must not hold detach (and the daemon's stop)
@@ -145,6 +157,8 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		floors:       make(map[MemberID]Mark),
 		savedMarks:   make(map[MemberID]Mark),
 		ownPending:   make(map[string]func()),
+		pipe:         newPipeline(),
+		sealed:       make(map[[nonceBytes]byte]sealedMessage),
 		leases:       1,
 		registry:     RegistryOK,
 	}
@@ -680,6 +694,61 @@ func (r *room) unsend(id string) (echoed bool) {
 		r.seen.forget(id)
 	}
 	return echoed
+}
+
+// detaching reports whether detach has begun: the session is closing.
+func (r *room) detaching() bool { return r.detached.Load() }
+
+// sealedMessage is a payload we sealed and its body.
+type sealedMessage struct {
+	payload []byte
+	b       body
+}
+
+// maxSealed bounds the payloads remembered per room (at most about
+// 1.1 MiB of the largest texts): an echo that does not come (the send
+// failed) is forgotten after as many newer sends, and one that comes
+// later than that is opened as anything else.
+const maxSealed = 256
+
+// nonceBytes is the size of a payload's nonce, which is random: it tells
+// our payloads apart.
+const nonceBytes = headerBytes - 1
+
+// sealedOwn remembers payload, our message b as we sealed it: when the
+// broker echoes it back, opening it — decrypting, verifying our own
+// signature — would only give b again (see echoOf).
+func (r *room) sealedOwn(payload []byte, b body) {
+	var nonce [nonceBytes]byte
+	copy(nonce[:], payload[1:headerBytes])
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.sealedOrder) >= maxSealed {
+		delete(r.sealed, r.sealedOrder[0])
+		r.sealedOrder = r.sealedOrder[1:]
+	}
+	r.sealed[nonce] = sealedMessage{payload: payload, b: b}
+	r.sealedOrder = append(r.sealedOrder, nonce)
+}
+
+// echoOf returns the body of payload if it is, byte for byte, one of our
+// messages sealed in this run (see sealedOwn), and forgets it: a copy
+// that comes again is opened as anything else. Anyone can republish our
+// payload, but only unchanged, so whichever copy comes first is ours.
+func (r *room) echoOf(payload []byte) (body, bool) {
+	if len(payload) < headerBytes {
+		return body{}, false
+	}
+	var nonce [nonceBytes]byte
+	copy(nonce[:], payload[1:headerBytes])
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sm, ok := r.sealed[nonce]
+	if !ok || !bytes.Equal(sm.payload, payload) {
+		return body{}, false
+	}
+	delete(r.sealed, nonce)
+	return sm.b, true
 }
 
 // addOwn puts our own confirmed message in the history.

@@ -47,12 +47,12 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
 	seq, sess := r.nextOwn(m.ID)
-	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
-		Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq,
-	})
+	b := body{Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq}
+	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, b)
 	if err != nil {
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
+	r.sealedOwn(payload, b)
 
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil && !r.unsend(m.ID) {
 		// If it still goes out later, its echo goes into the history.

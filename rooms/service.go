@@ -122,6 +122,9 @@ type Service struct {
 
 	notes *noteQueue // incoming messages to notify about
 
+	// openers open the messages of bursts on every core (pipeline.go).
+	openers openers
+
 	// kdfSlots bounds concurrent key derivations: each takes 64 MiB, and a
 	// burst of join requests must not take gigabytes.
 	kdfSlots chan struct{}

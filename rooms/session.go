@@ -175,6 +175,7 @@ func (s *Service) detach(ctx context.Context, r *room, forget bool) {
 	// does not answer), and stop any later one. Published on the same
 	// connection as the clear below, it cannot overtake it.
 	r.stopAnnounce()
+	r.detached.Store(true)
 	r.announceMu.Lock()
 	r.leaving = true
 	r.announceMu.Unlock()
@@ -211,25 +212,69 @@ func (s *Service) detach(ctx context.Context, r *room, forget bool) {
 // member who joins later.
 var errRetained = errors.New("retained payload on the message topic")
 
-// deliver handles one packet from the room's session, and calls handled
-// once it is: a message once its mark is saved and it is shown (or found
-// not new), anything else at once. Nothing from the network can make it
-// fail: what does not open is counted and dropped.
+// deliver takes one packet from the room's session, and calls handled
+// once it is handled: a message once its mark is saved and it is shown
+// (or found not new), anything else at once. Nothing from the network can
+// make it fail: what does not open is counted and dropped. A packet with
+// others queued behind it goes through the room's pipeline, which opens
+// messages on every core (see pipeline.go); a lone one is handled here.
 func (s *Service) deliver(r *room, p Packet, handled func()) {
+	in := &inbound{r: r, p: p, handled: handled}
+	message := p.Topic == r.topics.messages && !p.Retained
+	if message {
+		// The echo of our own message: we know what it says.
+		in.b, in.known = r.echoOf(p.Payload)
+		if in.known {
+			in.sender = s.me
+		}
+	}
+	if p.Queued == 0 && r.pipe.idle() {
+		s.handle(r, in, true)
+		return
+	}
+	if len(p.Payload) > MaxPayloadBytes {
+		// Too large to open, whatever its place: rejected now rather than
+		// held in the pipeline, whose memory stays bounded by
+		// pipelineLen × MaxPayloadBytes (a flood of 1 MiB blobs).
+		s.handle(r, in, false)
+		return
+	}
+	if message && !in.known {
+		in.opened = make(chan struct{})
+		s.openers.submit(in)
+	}
+	if r.pipe.push(in) {
+		go s.admit(r)
+	}
+}
+
+// handle handles one packet, in its turn: the packets of a room are
+// handled one at a time, in the order they came. alone says that it is
+// handled on the session's goroutine with nothing queued behind it: a
+// message is then shown there too, if it can be at once (see show). The
+// session waits meanwhile — for the state file's write, in the daemon —
+// and what comes during it queues behind, to go through the pipeline.
+func (s *Service) handle(r *room, in *inbound, alone bool) {
+	p := in.p
 	var err error
 	switch {
 	case p.Topic == r.topics.messages && p.Retained:
 		err = errRetained
 	case p.Topic == r.topics.messages:
-		var sender MemberID
-		var b body
-		if sender, b, err = s.openMessage(r, p.Payload); err == nil {
+		sender, b := in.sender, in.b
+		switch {
+		case in.opened != nil:
+			err = in.err
+		case !in.known:
+			sender, b, err = openMessage(r, p.Payload)
+		}
+		if err == nil {
 			if b.Type == typeMessage {
-				s.show(r, sender, b, handled)
+				s.show(r, sender, b, in.handled, alone)
 				return
 			}
 			// A file's header or piece: handled there, unless refused.
-			if err = s.receiveFile(r, sender, b, handled); err == nil {
+			if err = s.receiveFile(r, sender, b, in.handled); err == nil {
 				return
 			}
 		}
@@ -241,7 +286,7 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 		}
 		err = s.onPresence(r, tag, p)
 	}
-	handled()
+	in.handled()
 	if err != nil {
 		n := r.reject()
 		// Debug only: anyone can publish garbage on a public broker, and
@@ -294,7 +339,7 @@ func (s *Service) reannounce(r *room) {
 }
 
 // openMessage opens a payload of the message topic.
-func (s *Service) openMessage(r *room, payload []byte) (MemberID, body, error) {
+func openMessage(r *room, payload []byte) (MemberID, body, error) {
 	sender, b, err := open(r.aead, r.topics.messages, payload)
 	if err != nil {
 		return "", body{}, err
@@ -306,8 +351,10 @@ func (s *Service) openMessage(r *room, payload []byte) (MemberID, body, error) {
 }
 
 // show shows message b of sender, unless it is not new, and calls handled
-// once it is shown or found not new.
-func (s *Service) show(r *room, sender MemberID, b body, handled func()) {
+// once it is shown or found not new. With here, the caller's goroutine
+// shows it if no showLoop is under way: a lone message from the session,
+// nothing behind it, shown without a hand-off.
+func (s *Service) show(r *room, sender MemberID, b body, handled func(), here bool) {
 	m := Message{
 		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
 		Time: time.UnixMilli(b.TS), Own: sender == s.me, File: b.File.info(),
@@ -316,7 +363,11 @@ func (s *Service) show(r *room, sender MemberID, b body, handled func()) {
 	// The room's showLoop writes the marks once for every batch that came
 	// while it wrote the last.
 	if r.queueShow(m, sender, b, handled, time.Now()) {
-		go s.showLoop(r)
+		if here {
+			s.showLoop(r)
+		} else {
+			go s.showLoop(r)
+		}
 	}
 }
 
@@ -372,7 +423,7 @@ func (s *Service) display(r *room, m Message) {
 func (s *Service) releaseHeld(r *room, sender MemberID) {
 	held := r.releaseHeld(sender)
 	for _, h := range held {
-		s.show(r, h.sender, h.b, h.handled)
+		s.show(r, h.sender, h.b, h.handled, false)
 	}
 }
 
