@@ -14,4 +14,7 @@ type Message struct {
 	Text   string    //
 	Time   time.Time // the sender's clock
 	Own    bool      // sent by this daemon
+	// Mention is set on another member's message that mentions this
+	// member (@name or @room; see Mentions).
+	Mention bool
 }

@@ -21,7 +21,7 @@ const closeReserve = 100 * time.Millisecond
 type attachOptions struct {
 	rec      Record // the registry's record, if known
 	password string // known in this run (create, join); never saved
-	muted    bool
+	notify   NotifyLevel
 	joinedAt int64             // SavedRoom.JoinedAt; now if zero
 	marks    map[MemberID]Mark // SavedRoom.Marks
 }
@@ -33,7 +33,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	r := newRoom(id, gen, key, s.cfg.HistoryLimit)
 	r.rec = opt.rec
 	r.password = opt.password
-	r.muted = opt.muted
+	r.notify = cmp.Or(opt.notify, NotifyAll)
 	r.joinedAt = cmp.Or(opt.joinedAt, now.UnixMilli())
 	r.marks = marksFrom(opt.marks)
 	for m := range opt.marks {
@@ -195,6 +195,8 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 	switch {
 	case p.Topic == r.topics.messages && p.Retained:
 		err = errRetained
+	case p.Topic == r.topics.typing:
+		err = s.onTyping(r, p)
 	case p.Topic == r.topics.messages:
 		var sender MemberID
 		var b body
@@ -328,10 +330,13 @@ func (s *Service) showBatch(r *room) bool {
 // notifier.
 func (s *Service) display(r *room, m Message) {
 	// A message to a room the user is looking at is read as it arrives.
-	muted := r.addShown(m, s.focusedOn(r.id))
+	if !m.Own {
+		m.Mention = Mentions(m.Text, s.Name(), r.memberNames(s.me)...)
+	}
+	level := r.addShown(m, s.focusedOn(r.id))
 
 	s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
-	if !m.Own && !muted {
+	if !m.Own && level.notifies(m.Mention) {
 		s.queueNotification(m)
 	}
 }

@@ -38,6 +38,7 @@ const (
 const (
 	typeMessage  = "msg"
 	typePresence = "presence"
+	typeTyping   = "typing"
 )
 
 // body is the signed, encrypted JSON inside a payload.
@@ -161,6 +162,11 @@ func (b body) validate() error {
 	case typePresence:
 		if b.State != "online" {
 			return fmt.Errorf("unknown presence state %q", b.State)
+		}
+		return nil
+	case typeTyping:
+		if b.ID != "" || b.Text != "" {
+			return errors.New("a typing signal carries no message")
 		}
 		return nil
 	default:
