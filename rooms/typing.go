@@ -29,6 +29,10 @@ const (
 	TypingStale = 10 * time.Second
 	// typingTimeout bounds the publish of one typing signal.
 	typingTimeout = 5 * time.Second
+	// maxTypers bounds the members shown typing at once in a room (taken
+	// within 3 × TypingGap): a member who floods the member list with
+	// identities cannot turn each into a typing event every TypingGap.
+	maxTypers = 16
 )
 
 // errRetainedTyping: typing signals are never retained.
@@ -106,7 +110,8 @@ func (r *room) typingDue(now time.Time) Session {
 
 // typingFrom takes a typing signal of sender: it reports the name the
 // sender's presence gave, and false if the sender is not present or its
-// last signal was taken less than TypingGap ago.
+// last signal was taken less than TypingGap ago, or maxTypers others
+// are typing.
 func (r *room) typingFrom(sender MemberID, now time.Time) (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -114,8 +119,20 @@ func (r *room) typingFrom(sender MemberID, now time.Time) (string, bool) {
 	if !present {
 		return "", false
 	}
-	if last, ok := r.typingTaken[sender]; ok && now.Sub(last) < TypingGap {
+	last, ok := r.typingTaken[sender]
+	if ok && now.Sub(last) < TypingGap {
 		return "", false
+	}
+	if !ok || now.Sub(last) >= 3*TypingGap {
+		typing := 0
+		for _, at := range r.typingTaken {
+			if now.Sub(at) < 3*TypingGap {
+				typing++
+			}
+		}
+		if typing >= maxTypers {
+			return "", false
+		}
 	}
 	if r.typingTaken == nil || len(r.typingTaken) > len(r.members)+maxMarks {
 		// Entries of members gone; present members are bounded by presence.

@@ -169,3 +169,20 @@ func TestTypingIsRateLimitedOnSend(t *testing.T) {
 		t.Error("typing in a room not joined: no error")
 	}
 }
+
+// However many identities a hostile member brings into the member list,
+// at most maxTypers are shown typing at once.
+func TestTypingBoundsTypers(t *testing.T) {
+	fx := newReplayFixture(t)
+	events, cancel := fx.svc.Subscribe(4096)
+	defer cancel()
+	for i := range 3 * maxTypers {
+		id := fuzzIdentity(t, byte(10+i))
+		topic := fx.r.topics.presenceOf(id.Member())
+		fx.svc.deliverNow(fx.r, Packet{Topic: topic, Payload: sealPresence(t, fx.key, topic, id, presenceBody("Sock"))})
+		fx.svc.deliverNow(fx.r, fx.typing(id, "Sock", time.Now()))
+	}
+	if got := typists(events); len(got) != maxTypers {
+		t.Errorf("%d members shown typing, want %d", len(got), maxTypers)
+	}
+}
