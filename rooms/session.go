@@ -195,8 +195,6 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 	switch {
 	case p.Topic == r.topics.messages && p.Retained:
 		err = errRetained
-	case p.Topic == r.topics.typing:
-		err = s.onTyping(r, p)
 	case p.Topic == r.topics.messages:
 		var sender MemberID
 		var b body
@@ -204,6 +202,8 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 			s.show(r, sender, b, handled)
 			return
 		}
+	case p.Topic == r.topics.typing:
+		err = s.onTyping(r, p)
 	default:
 		tag, ok := r.topics.tagOfPresence(p.Topic)
 		if !ok {

@@ -108,6 +108,8 @@ func TestUILinks(t *testing.T) {
 			t.Errorf("opened %q, want %q", u, href)
 		}
 	}
+	// A link dropped on the window does not replace the page.
+	act(t, b, "drop a link on the messages", dropLink(".messages", "https://example.net/dropped"))
 	state := value(t, b, "read the page", chromedp.Evaluate[[]string](`[window.stayed, location.href]`))
 	if state[0] != "yes" || state[1] != ui.Origin()+"/#/room/"+string(room) {
 		t.Errorf("the window navigated: %q", state)
@@ -156,6 +158,29 @@ func focusPage(on bool) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: on})
 		return err
+	})
+}
+
+// dropLink drags url from elsewhere and drops it on the element sel.
+func dropLink(sel, url string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		pos, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+			const r = document.querySelector(`+jsString(sel)+`).getBoundingClientRect();
+			return [r.left + r.width / 2, r.top + r.height / 2];
+		})()`))
+		if err != nil {
+			return err
+		}
+		data := &input.DragData{
+			Items:              []*input.DragDataItem{{MimeType: "text/uri-list", Data: url}, {MimeType: "text/plain", Data: url}},
+			DragOperationsMask: 1 | 2 | 16,
+		}
+		for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
+			if _, err := cdp.Call(ctx, t, input.DispatchDragEvent, input.DispatchDragEventParams{Type: typ, X: pos[0], Y: pos[1], Data: data}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -153,3 +153,15 @@ function guard(e) {
 
 document.addEventListener('click', guard, true);
 document.addEventListener('auxclick', guard, true);
+
+// A link dropped on the window would replace the page with it: the page
+// takes such drops and does nothing with them. Text dropped into a text
+// box stays text; files are left to whoever handles them.
+function dropGuard(e) {
+  const dt = e.dataTransfer;
+  if (!dt || [...dt.types].includes('Files')) return;
+  if (e.target instanceof Element && e.target.closest('textarea, input')) return;
+  e.preventDefault();
+}
+window.addEventListener('dragover', dropGuard, true);
+window.addEventListener('drop', dropGuard, true);
