@@ -115,12 +115,15 @@ function messageList(node, quick, people) {
     msgs = msgs.concat(arrived.filter(m => !read.has(m.id)));
     let jumpToLine = false;
     if (line && unread > 0) {
-      // The unread are the latest messages of others.
-      let n = 0;
-      for (let i = msgs.length - 1; i >= 0; i--) {
+      // The unread are the latest messages of others (all that are kept,
+      // if more arrived than the history keeps).
+      let first = null;
+      for (let i = msgs.length - 1, n = 0; i >= 0 && n < unread; i--) {
         if (msgs[i].own) continue;
-        if (++n === unread) { lineBefore = msgs[i].id; jumpToLine = true; break; }
+        first = msgs[i].id;
+        n++;
       }
+      if (first) { lineBefore = first; jumpToLine = true; }
     }
     // Only rebuild when something is missing: a resync after every stream
     // open must not make the list jump.
