@@ -244,6 +244,17 @@ func TestUIMentionsAndLevel(t *testing.T) {
 		t.Errorf("mentions:\n got %q\nwant %q", got, want)
 	}
 
+	// The window and the daemon agree on what mentions Asha.
+	cases := []string{"@asha", "@Asha Rao hi", "@asha rao", "x@asha", "@ashanti", "(@ROOM)", "@roomy", "—@Asha!", "@Bilal and @asha", "no at"}
+	others := []string{"Asha Rao", "Bilal"}
+	inPage := value(t, b, "ask the page", chromedp.Evaluate[[]bool](`import('./links.js').then(m => `+jsonBody(cases)+`.map(c =>
+		m.splitMentions(c, `+jsonBody(append([]string{"Asha"}, others...))+`, 'Asha').some(p => p.me)))`, chromedp.EvalAwaitPromise))
+	for i, c := range cases {
+		if want := rooms.Mentions(c, "Asha", others...); inPage[i] != want {
+			t.Errorf("%q: the window says mention=%v, the daemon %v", c, inPage[i], want)
+		}
+	}
+
 	setLevel := func(level string) {
 		act(t, b, "choose "+level, chromedp.Evaluate[chromedp.Void](`(() => {
 			const s = document.querySelector('select.notify');
