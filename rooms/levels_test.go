@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -72,4 +73,16 @@ func TestParseNotifyLevel(t *testing.T) {
 			t.Errorf("%+v: level %q, want %q", c.sr, got, c.want)
 		}
 	}
+}
+
+// Mentions never panics, and needs an "@".
+func FuzzMentions(f *testing.F) {
+	f.Add("@Asha Rao hi", "Asha", "Asha Rao")
+	f.Add("x@asha @ROOM", "asha", "")
+	f.Add("@\xff\xfe", "\xff", "İ")
+	f.Fuzz(func(t *testing.T, text, name, other string) {
+		if Mentions(text, name, other) && !strings.Contains(text, "@") {
+			t.Errorf("Mentions(%q, %q, %q) without an @", text, name, other)
+		}
+	})
 }

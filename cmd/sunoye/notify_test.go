@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // `sunoye notify ROOM all|mentions|none` sets a room's notification level,
@@ -11,7 +13,8 @@ import (
 // to type.
 func TestNotifyLevelCommand(t *testing.T) {
 	b := embeddedBackend(t)
-	asha := b.daemons(t, "Asha")[0]
+	ds := b.daemons(t, "Asha", "Bilal")
+	asha, bilal := ds[0], ds[1]
 	inv := create(t, asha)
 	level := func(want string) {
 		t.Helper()
@@ -39,6 +42,20 @@ func TestNotifyLevelCommand(t *testing.T) {
 	wantExit(t, asha, "", exitUsage, []string{"accepts 2 arg"}, "notify", inv.Room)
 	wantExit(t, asha, "", exitUsage, []string{"room number"}, "notify", "12345", "all")
 	level("none")
+
+	// tail --json and the history say which messages mention Asha.
+	must(t, bilal, "join", inv.Room, "--password", inv.Password)
+	waitPresent(t, 20*time.Second, inv.Room, 2, asha, bilal)
+	must(t, bilal, "send", inv.Room, "@asha look")
+	must(t, bilal, "send", inv.Room, "nothing for you")
+	waitHistory(t, asha, inv.Room, "Bilal: @asha look", "Bilal: nothing for you")
+	var mentions []bool
+	for _, m := range history(t, asha, inv.Room) {
+		mentions = append(mentions, m.Mention)
+	}
+	if fmt.Sprint(mentions) != "[true false]" {
+		t.Errorf("mention flags %v, want [true false]", mentions)
+	}
 
 	// Kept across a restart; and "mentions" too.
 	must(t, asha, "notify", inv.Room, "mentions")
