@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -31,6 +33,9 @@ func (o *opened) open(url string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.urls = append(o.urls, url)
+	if strings.Contains(url, "no-browser") {
+		return errors.New("xdg-open: no method available for opening it")
+	}
 	return nil
 }
 
@@ -128,6 +133,26 @@ func TestUILinks(t *testing.T) {
 		t.Errorf("%d pages open after the clicks, want 1 (a link opened in the browser, not the daemon)", pages)
 	}
 
+	// A daemon that cannot start a browser (headless, the window a tab
+	// elsewhere): the tab's browser opens the link in a new tab, and the
+	// page says what the daemon said.
+	const headless = "https://example.com/no-browser"
+	if _, err := bilal.Send(t.Context(), room, "try "+headless); err != nil {
+		t.Fatal(err)
+	}
+	fallback := chromedp.CSS(`.messages a[href="` + headless + `"]`)
+	act(t, b, "click a link the daemon cannot open", chromedp.WaitVisible(fallback), chromedp.Click(fallback))
+	if got := until[string](t, b, "the error", `(() => { const e = document.querySelector('.composer .error'); return !e.hidden && e.textContent; })()`); !strings.Contains(got, "no method available") {
+		t.Errorf("error for a link the daemon could not open: %q", got)
+	}
+	waitFor(t, "a new tab with the link", func() bool {
+		targets, err := chromedp.Targets(b)
+		return err == nil && slices.ContainsFunc(targets, func(tg *target.Info) bool { return tg.Type == "page" && strings.HasPrefix(tg.URL, headless) })
+	})
+	if got := value(t, b, "read the page", chromedp.Evaluate[string](`location.href`)); got != ui.Origin()+"/#/room/"+string(room) {
+		t.Errorf("the window navigated to %q", got)
+	}
+
 	// The daemon checks again: the page is not trusted either.
 	hc := sessionClient(t, ui, web.RoomView(room))
 	for _, bad := range []string{
@@ -141,13 +166,13 @@ func TestUILinks(t *testing.T) {
 			t.Errorf("open-url %.40q: %s, want 400", bad, resp.Status)
 		}
 	}
-	if n := len(o.list()); n != 3 {
+	if n := len(o.list()); n != 4 {
 		t.Errorf("the opener ran %d times, want 3 (bad URLs refused)", n)
 	}
 	// Without a session, nothing opens.
 	resp := do(t, http.DefaultClient, http.MethodPost, ui.Origin()+"/v1/open-url", jsonBody(web.OpenURLRequest{URL: href}), map[string]string{"Origin": ui.Origin()})
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || len(o.list()) != 3 {
+	if resp.StatusCode != http.StatusUnauthorized || len(o.list()) != 4 {
 		t.Errorf("open-url without a session: %s", resp.Status)
 	}
 }

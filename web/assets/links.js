@@ -125,11 +125,16 @@ let onError = () => {};
 // onLinkError sets what is told when a link could not be opened.
 export function onLinkError(f) { onError = f; }
 
-// openLink asks the daemon to open href in the default browser.
+// openLink asks the daemon to open href in the default browser. Where
+// the daemon cannot start one (a headless daemon, whose window is a tab of
+// a browser elsewhere: `sunoye open --url`), this page's browser opens it
+// in a new tab; a web view opens no new window, and the daemon's answer
+// is shown instead.
 export async function openLink(href) {
   try {
     await api('POST', '/v1/open-url', { url: href });
   } catch (e) {
+    if (e.code === 'unavailable') window.open(href, '_blank', 'noopener,noreferrer');
     onError('Could not open the link: ' + e.message);
   }
 }
