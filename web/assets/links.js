@@ -16,7 +16,7 @@ import { api } from './api.js';
 // could make the text read as another address than the link's).
 const URL_RE = /(^|[^\p{L}\p{N}_])(https?:\/\/[^\s<>"\u0000-\u001f\u007f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]+)/giu;
 // Punctuation that ends a sentence rather than a URL.
-const TRAILING = new Set(['.', ',', ';', ':', '!', '?', '\'', '*', '_']);
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', '\'', '*']);
 const CLOSERS = { ')': '(', ']': '[', '}': '{' };
 
 // linkTarget returns the address a link to text would open, or null if
