@@ -116,8 +116,13 @@ func TestUIAccessibility(t *testing.T) {
 		}
 		check("home")
 
+		// A message while no window shows the room: unread.
+		if _, err := bilal.Send(t.Context(), room, "unread, "+scheme); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the unread message", func() bool { in, _ := asha.Room(room); return hasText(asha, room, "unread, "+scheme) && in.Unread > 0 })
 		act(t, b, "open the room", chromedp.Evaluate[chromedp.Void](`location.hash = '#/room/`+string(room)+`'`))
-		until[bool](t, b, "the room with its messages", `document.querySelectorAll('.msg').length === 3 && !document.querySelector('.invite').hidden`)
+		until[bool](t, b, "the room with its messages", `[...document.querySelectorAll('.msg .body')].some(e => e.textContent === 'unread, `+scheme+`') && !document.querySelector('.invite').hidden`)
 		if scheme == "light" {
 			// (Once: a second signal within rooms.TypingEvery is not sent.)
 			if err := bilal.Typing(t.Context(), room); err != nil {
@@ -125,11 +130,12 @@ func TestUIAccessibility(t *testing.T) {
 			}
 			until[bool](t, b, "Bilal typing", `document.querySelector('.typing').textContent === 'Bilal is typing…'`)
 		}
-		// The line of a room opened with unread messages, drawn here as
-		// the window draws it.
-		act(t, b, "draw an unread line and a composer error", chromedp.Evaluate[chromedp.Void](`(() => {
-			const l = document.createElement('li'); l.className = 'unread-line'; l.textContent = 'Unread messages';
-			const list = document.querySelector('.messages'); list.insertBefore(l, list.children[1]);
+		until[bool](t, b, "the unread line", `(() => { const l = document.querySelector('.unread-line'); return !!l && !l.nextElementSibling.classList.contains('own'); })()`)
+		if scheme == "light" {
+			shot := value(t, b, "take a screenshot", chromedp.CaptureScreenshot())
+			checkScreenshot(t, shot, "chat-features.png")
+		}
+		act(t, b, "show a composer error", chromedp.Evaluate[chromedp.Void](`(() => {
 			const e = document.querySelector('.composer .error'); e.textContent = 'Not sent: example'; e.hidden = false;
 		})()`))
 		check("room")
@@ -138,7 +144,7 @@ func TestUIAccessibility(t *testing.T) {
 		check("room, asking to leave")
 
 		act(t, b, "open the quick reply", chromedp.Evaluate[chromedp.Void](`location.hash = '#/quick/`+string(room)+`'`))
-		until[bool](t, b, "the quick reply", `document.querySelectorAll('.quick .msg').length === 3`)
+		until[bool](t, b, "the quick reply", `document.querySelectorAll('.quick .msg').length >= 4`)
 		check("quick reply")
 
 		act(t, b, "open the create form", chromedp.Evaluate[chromedp.Void](`location.hash = '#/create'`))
