@@ -186,3 +186,33 @@ func TestTypingBoundsTypers(t *testing.T) {
 		t.Errorf("%d members shown typing, want %d", len(got), maxTypers)
 	}
 }
+
+// Whatever arrives on the typing topic, deliver acknowledges it once,
+// never panics, and nothing reaches the history or the unread count.
+func FuzzTyping(f *testing.F) {
+	key := testKey(f, "tide-amber-4821")
+	bilal := fuzzIdentity(f, 2)
+	typingTopic := topicsFor(key).typing
+	for _, b := range []body{
+		{Type: typeTyping, Name: "Bilal", TS: time.Now().UnixMilli()},
+		{Type: typeTyping, Name: "Bilal", TS: 1},
+		{Type: typeTyping, Name: "Bilal", TS: time.Now().UnixMilli(), Text: "x"},
+		{Type: typeMessage, ID: "m1", Name: "Bilal", TS: time.Now().UnixMilli(), Text: "hi", Run: 1, Seq: 1},
+		presenceBody("Bilal"),
+	} {
+		f.Add(sealPresence(f, key, typingTopic, bilal, b), false)
+	}
+	f.Add([]byte{}, true)
+	f.Fuzz(func(t *testing.T, payload []byte, retained bool) {
+		fx := newPresenceFixture(t, fuzzIdentity(t, 1), key)
+		fx.r.members[bilal.Member()] = "Bilal"
+		acks := 0
+		fx.svc.deliver(fx.r, Packet{Topic: fx.r.topics.typing, Payload: payload, Retained: retained}, func() { acks++ })
+		if acks != 1 {
+			t.Fatalf("acknowledged %d times", acks)
+		}
+		if len(fx.r.hist.list()) != 0 || fx.r.unread != 0 || fx.r.replayed != 0 {
+			t.Fatalf("a typing payload left a trace: history %d, unread %d", len(fx.r.hist.list()), fx.r.unread)
+		}
+	})
+}
