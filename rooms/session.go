@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 )
 
@@ -330,7 +331,8 @@ func (s *Service) showBatch(r *room) bool {
 // notifier.
 func (s *Service) display(r *room, m Message) {
 	// A message to a room the user is looking at is read as it arrives.
-	if !m.Own {
+	// Most messages have no "@": they pay one scan for mentions.
+	if !m.Own && strings.IndexByte(m.Text, '@') >= 0 {
 		m.Mention = Mentions(m.Text, s.Name(), r.memberNames(s.me)...)
 	}
 	level := r.addShown(m, s.focusedOn(r.id))
