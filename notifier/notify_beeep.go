@@ -57,7 +57,7 @@ func (n *Notifier) Notify(ctx context.Context, note rooms.Notification) error {
 	done := make(chan error, 1)
 	go func() {
 		defer n.busy.Store(false)
-		done <- beeep.Notify(summary(note.Sender, note.Room, 1), body(note.Text, false), n.icon)
+		done <- beeep.Notify(summary(note.Sender, note.Room, 1, note.Mention), body(note.Text, false), n.icon)
 	}()
 	select {
 	case err := <-done:

@@ -130,7 +130,7 @@ func (n *Notifier) Notify(ctx context.Context, note rooms.Notification) error {
 	var id uint32
 	call := bc.conn.Object(fdoName, fdoPath).CallWithContext(ctx, fdoIface+".Notify", 0,
 		n.opt.AppName, replaces, n.opt.Icon,
-		summary(note.Sender, note.Room, count), body(note.Text, srv.markup),
+		summary(note.Sender, note.Room, count, note.Mention), body(note.Text, srv.markup),
 		actions, hints, int32(-1))
 	err = call.Store(&id)
 	n.mu.Lock()

@@ -150,6 +150,60 @@ func TestQuiet(t *testing.T) {
 	})
 }
 
+// At level "mentions" only the messages that mention Asha (@Asha, @room)
+// notify, and their notification says so; at "none" nothing does; typing
+// never does. Each quiet case is followed by a message that is notified.
+func TestNotifyLevels(t *testing.T) {
+	bus := testenv.SessionBus(t)
+	srv := testenv.NotificationServer(t, bus)
+	c := newChat(t, newNotifier(t, bus, notifier.Options{}))
+	level := func(l rooms.NotifyLevel) {
+		t.Helper()
+		if err := c.asha.SetNotify(c.room, l); err != nil {
+			t.Fatal(err)
+		}
+		if in, err := c.asha.Room(c.room); err != nil || in.Notify != l || in.Muted != (l == rooms.NotifyNone) {
+			t.Fatalf("after SetNotify(%s): %+v %v", l, in, err)
+		}
+	}
+	label := rooms.Label("Bilal", c.bilal.Me())
+
+	level(rooms.NotifyMentions)
+	send(t, c.bilal, c.room, "nothing for Asha here")
+	send(t, c.bilal, c.room, "mail asha@example.org")
+	send(t, c.bilal, c.room, "@asha, look")
+	calls := waitBody(t, srv, "@asha, look")
+	if slices.Contains(bodies(calls), "nothing for Asha here") || slices.Contains(bodies(calls), "mail asha@example.org") {
+		t.Errorf("at level mentions, messages without a mention notified: %q", bodies(calls))
+	}
+	if got, want := calls[len(calls)-1].Summary, label+" mentioned you · room "+string(c.room); got != want {
+		t.Errorf("summary of a mention %q, want %q", got, want)
+	}
+	send(t, c.bilal, c.room, "@room meeting")
+	waitBody(t, srv, "@room meeting")
+
+	level(rooms.NotifyNone)
+	send(t, c.bilal, c.room, "@Asha while none")
+	c.arrived(t, "@Asha while none")
+	if err := c.bilal.Typing(t.Context(), c.room); err != nil {
+		t.Fatal(err)
+	}
+	level(rooms.NotifyAll)
+	send(t, c.bilal, c.room, "after none")
+	calls = waitBody(t, srv, "after none")
+	if slices.Contains(bodies(calls), "@Asha while none") {
+		t.Errorf("at level none a mention notified: %q", bodies(calls))
+	}
+	if got, want := calls[len(calls)-1].Summary, label+" · room "+string(c.room); !strings.HasPrefix(got, want) {
+		t.Errorf("summary of a message without a mention %q, want %q…", got, want)
+	}
+	for _, call := range calls {
+		if call.Body == "" {
+			t.Errorf("a notification without text (typing?): %+v", call)
+		}
+	}
+}
+
 // Clicking a notification opens its room, whichever of several rooms it
 // is; clicks on notifications that are not ours, or signals from anyone
 // but the server, open nothing.

@@ -17,12 +17,16 @@ const (
 	ellipsis     = "…"
 )
 
-// summary is a notification's title: who wrote in which room, and, when
-// the notification stands for more than one message, how many.
-func summary(sender string, room rooms.ID, count int) string {
+// summary is a notification's title: who wrote in which room, whether the
+// message mentions the user, and, when the notification stands for more
+// than one message, how many.
+func summary(sender string, room rooms.ID, count int, mention bool) string {
 	name, _ := cut(oneLine(sender), maxNameRunes, 1)
 	if name == "" {
 		name = "Someone"
+	}
+	if mention {
+		name += " mentioned you"
 	}
 	s := name + " · room " + string(room)
 	if count > 1 {

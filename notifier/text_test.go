@@ -20,9 +20,12 @@ func TestSummary(t *testing.T) {
 		{"<b>Asha</b>", 1, "<b>Asha</b> · room 482913057"}, // the summary is never markup
 		{strings.Repeat("n", 70), 1, strings.Repeat("n", 64) + "… · room 482913057"},
 	} {
-		if got := summary(c.sender, "482913057", c.count); got != c.want {
+		if got := summary(c.sender, "482913057", c.count, false); got != c.want {
 			t.Errorf("summary(%q, %d) = %q, want %q", c.sender, c.count, got, c.want)
 		}
+	}
+	if got, want := summary("Asha", "482913057", 2, true), "Asha mentioned you · room 482913057 (2 new)"; got != want {
+		t.Errorf("summary of a mention = %q, want %q", got, want)
 	}
 }
 

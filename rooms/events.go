@@ -13,7 +13,8 @@ const (
 	EventLeft       EventKind = "left"       // this daemon left the room
 	EventClosed     EventKind = "closed"     // the room ended without us leaving it (reused, removed)
 	EventConnection EventKind = "connection" // the room's broker connection went up or down
-	EventRead       EventKind = "read"       // unread count, mute or do-not-disturb changed
+	EventRead       EventKind = "read"       // unread count, notification level or do-not-disturb changed
+	EventTyping     EventKind = "typing"     // a member is typing; Member is set
 )
 
 // Event tells subscribers that something changed; they read the details
@@ -22,6 +23,9 @@ type Event struct {
 	Kind    EventKind
 	Room    ID
 	Message *Message
+	// Member is who is typing, for EventTyping: the member id and the
+	// name its presence gave.
+	Member *Member
 }
 
 // hub fans events out to subscribers. A subscriber that falls behind by

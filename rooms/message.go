@@ -17,4 +17,7 @@ type Message struct {
 	// File is set for a message that carries a file (Text is then its
 	// caption, maybe empty); Service.File returns its bytes.
 	File *FileInfo
+	// Mention is set on another member's message that mentions this
+	// member (@name or @room; see Mentions).
+	Mention bool
 }

@@ -22,7 +22,7 @@ func (s *Service) queueNotification(m Message) {
 	if skip {
 		return
 	}
-	if !s.notes.put(Notification{Room: m.Room, Sender: Label(m.Name, m.Sender), Text: noteText(m), Message: m}) {
+	if !s.notes.put(Notification{Room: m.Room, Sender: Label(m.Name, m.Sender), Text: noteText(m), Message: m, Mention: m.Mention}) {
 		s.log.Debug("notification dropped: notifier behind", "room", m.Room)
 	}
 }

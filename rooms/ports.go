@@ -209,6 +209,8 @@ type Notification struct {
 	Sender  string
 	Text    string
 	Message Message
+	// Mention: the message mentions this member (see Mentions).
+	Mention bool
 }
 
 // Notifier tells the user that a message arrived while they were not

@@ -35,14 +35,26 @@ func (s *Service) withdraw(id ID) {
 	}()
 }
 
-// SetMuted mutes or unmutes a room's notifications. It is remembered
-// across restarts.
+// SetMuted mutes or unmutes a room's notifications: its notification
+// level none, or all.
 func (s *Service) SetMuted(id ID, muted bool) error {
+	if muted {
+		return s.SetNotify(id, NotifyNone)
+	}
+	return s.SetNotify(id, NotifyAll)
+}
+
+// SetNotify sets which of a room's messages notify (see NotifyLevel). It
+// is remembered across restarts.
+func (s *Service) SetNotify(id ID, level NotifyLevel) error {
+	if _, err := ParseNotifyLevel(string(level)); err != nil {
+		return err
+	}
 	r := s.room(id)
 	if r == nil {
 		return fmt.Errorf("room %s: %w", id, ErrNotJoined)
 	}
-	r.setMuted(muted)
+	r.setNotify(level)
 	s.save()
 	s.hub.emit(Event{Kind: EventRead, Room: id})
 	return nil

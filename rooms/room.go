@@ -57,11 +57,15 @@ type room struct {
 	// one it is dropped (see confirmWindow).
 	tentative map[MemberID]bool
 	unread    int
-	muted     bool
+	notify    NotifyLevel
 	leases    int    // live leases in the registry, as of the last heartbeat
 	registry  string // one of the Registry* states
 	rejected  uint64 // payloads that did not open or were malformed
 	replayed  uint64 // genuine payloads shown before, published again
+	// typingSent is when our last typing signal went out; typingTaken,
+	// when each member's last one was taken (see typing.go).
+	typingSent  time.Time
+	typingTaken map[MemberID]time.Time
 
 	// joinedAt is when this member joined the room (Unix ms; kept across
 	// restarts): a message of an unknown sender from before then is a
@@ -273,8 +277,10 @@ type RoomInfo struct {
 	Members []Member
 	// Leases is the number of live leases in the registry at the last
 	// heartbeat: the crash-safe count.
-	Leases    int
-	Unread    int
+	Leases int
+	Unread int
+	// Notify is the room's notification level; Muted is Notify == NotifyNone.
+	Notify    NotifyLevel
 	Muted     bool
 	Connected bool
 	// Registry is what the registry last said of the room: one of the
@@ -335,7 +341,8 @@ func (r *room) info(self MemberID) RoomInfo {
 		Generation: r.gen,
 		Leases:     r.leases,
 		Unread:     r.unread,
-		Muted:      r.muted,
+		Notify:     r.notify,
+		Muted:      r.notify == NotifyNone,
 		Registry:   r.registry,
 		Rejected:   r.rejected,
 		Replayed:   r.replayed,
@@ -363,7 +370,7 @@ func (r *room) info(self MemberID) RoomInfo {
 func (r *room) saved() SavedRoom {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sr := SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Muted: r.muted, JoinedAt: r.joinedAt, Marks: maps.Clone(r.savedMarks)}
+	sr := SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Notify: r.notify, Muted: r.notify == NotifyNone, JoinedAt: r.joinedAt, Marks: maps.Clone(r.savedMarks)}
 	if len(r.rec.Salt) > 0 {
 		kdf := r.rec.KDF
 		sr.Salt, sr.KDF, sr.Verifier = r.rec.Salt, &kdf, r.rec.Verifier
@@ -513,15 +520,15 @@ func (r *room) stopShowing() {
 }
 
 // addShown puts m in the history, unread unless the user is looking, and
-// reports whether the room is muted.
-func (r *room) addShown(m Message, focused bool) (muted bool) {
+// returns the room's notification level.
+func (r *room) addShown(m Message, focused bool) NotifyLevel {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.hist.add(m)
 	if !m.Own && !focused {
 		r.unread++
 	}
-	return r.muted
+	return r.notify
 }
 
 // releaseHeld takes the held messages of sender (all if empty).
@@ -599,10 +606,10 @@ func (r *room) markRead() (changed bool) {
 	return changed
 }
 
-// setMuted mutes or unmutes the room's notifications.
-func (r *room) setMuted(muted bool) {
+// setNotify sets the room's notification level.
+func (r *room) setNotify(l NotifyLevel) {
 	r.mu.Lock()
-	r.muted = muted
+	r.notify = l
 	r.mu.Unlock()
 }
 
@@ -776,4 +783,17 @@ func (r *room) message(id string) (Message, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.hist.find(id)
+}
+
+// memberNames returns the display names of the present members but self.
+func (r *room) memberNames(self MemberID) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := make([]string, 0, len(r.members))
+	for m, name := range r.members {
+		if m != self {
+			names = append(names, name)
+		}
+	}
+	return names
 }

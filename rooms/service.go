@@ -56,7 +56,11 @@ type SavedRoom struct {
 	ID         ID     `json:"room"`
 	Generation int64  `json:"generation"`
 	Key        []byte `json:"key"`
-	Muted      bool   `json:"muted,omitempty"`
+	// Notify is the room's notification level; Muted, written as Notify
+	// == NotifyNone, is what state files had before levels (read when
+	// Notify is missing).
+	Notify NotifyLevel `json:"notify,omitempty"`
+	Muted  bool        `json:"muted,omitempty"`
 	// Salt, KDF and Verifier are the room's record as the registry had it
 	// when we joined: a registry that loses the room gets it back from
 	// its members (Registry.Reregister).
@@ -68,6 +72,17 @@ type SavedRoom struct {
 	// message from a new one across restarts and crashes (see Mark).
 	JoinedAt int64             `json:"joined_at,omitempty"`
 	Marks    map[MemberID]Mark `json:"marks,omitempty"`
+}
+
+// level returns the saved room's notification level.
+func (sr SavedRoom) level() NotifyLevel {
+	if l, err := ParseNotifyLevel(string(sr.Notify)); err == nil {
+		return l
+	}
+	if sr.Muted {
+		return NotifyNone
+	}
+	return NotifyAll
 }
 
 // record returns the room's registry record as saved, if it was.

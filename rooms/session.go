@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 )
 
@@ -21,7 +22,7 @@ const closeReserve = 100 * time.Millisecond
 type attachOptions struct {
 	rec      Record // the registry's record, if known
 	password string // known in this run (create, join); never saved
-	muted    bool
+	notify   NotifyLevel
 	joinedAt int64             // SavedRoom.JoinedAt; now if zero
 	marks    map[MemberID]Mark // SavedRoom.Marks
 }
@@ -34,7 +35,7 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	r.files = newRoomFiles(s.cfg.FileBudget)
 	r.rec = opt.rec
 	r.password = opt.password
-	r.muted = opt.muted
+	r.notify = cmp.Or(opt.notify, NotifyAll)
 	r.joinedAt = cmp.Or(opt.joinedAt, now.UnixMilli())
 	r.marks = marksFrom(opt.marks)
 	for m := range opt.marks {
@@ -278,6 +279,8 @@ func (s *Service) handle(r *room, in *inbound, alone bool) {
 				return
 			}
 		}
+	case p.Topic == r.topics.typing:
+		err = s.onTyping(r, p)
 	default:
 		tag, ok := r.topics.tagOfPresence(p.Topic)
 		if !ok {
@@ -410,10 +413,14 @@ func (s *Service) showBatch(r *room) bool {
 // notifier.
 func (s *Service) display(r *room, m Message) {
 	// A message to a room the user is looking at is read as it arrives.
-	muted := r.addShown(m, s.focusedOn(r.id))
+	// Most messages have no "@": they pay one scan for mentions.
+	if !m.Own && strings.IndexByte(m.Text, '@') >= 0 {
+		m.Mention = Mentions(m.Text, s.Name(), r.memberNames(s.me)...)
+	}
+	level := r.addShown(m, s.focusedOn(r.id))
 
 	s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
-	if !m.Own && !muted {
+	if !m.Own && level.notifies(m.Mention) {
 		s.queueNotification(m)
 	}
 }

@@ -11,6 +11,7 @@ import (
 //
 //	sunoye/v1/<tag>/m                messages
 //	sunoye/v1/<tag>/p/<member tag>   each member's retained presence
+//	sunoye/v1/<tag>/t                typing signals (see typing.go)
 //
 // where tag is derived from the room key (Key.tag), and a member's tag
 // from the room key and the member id (memberTag). Neither says anything
@@ -18,6 +19,7 @@ import (
 // rooms' members are the same person.
 type topics struct {
 	messages string
+	typing   string
 	presence string // prefix, ends in "/"
 	filter   string
 	members  []byte // HMAC key of member tags
@@ -29,6 +31,7 @@ func topicsFor(k Key) topics {
 	base := topicRoot + k.tag()
 	return topics{
 		messages: base + "/m",
+		typing:   base + "/t",
 		presence: base + "/p/",
 		filter:   base + "/#",
 		members:  k.mac(labelMember),

@@ -45,6 +45,7 @@ const (
 	typePresence = "presence"
 	typeFile     = "file"  // a file's header: a message (see files.go)
 	typePiece    = "piece" // a piece of a file
+	typeTyping   = "typing"
 )
 
 // body is the signed, encrypted JSON inside a payload.
@@ -230,6 +231,11 @@ func (b body) validate() error {
 	case typePresence:
 		if b.State != "online" {
 			return fmt.Errorf("unknown presence state %q", b.State)
+		}
+		return nil
+	case typeTyping:
+		if b.ID != "" || b.Text != "" {
+			return errors.New("a typing signal carries no message")
 		}
 		return nil
 	default:

@@ -25,8 +25,11 @@ func entryTitle(r rooms.RoomInfo) string {
 	if r.Unread > 0 {
 		fmt.Fprintf(&b, ", %d unread", r.Unread)
 	}
-	if r.Muted {
+	switch {
+	case r.Muted:
 		b.WriteString(", muted")
+	case r.Notify == rooms.NotifyMentions:
+		b.WriteString(", mentions only")
 	}
 	switch r.Registry {
 	case rooms.RegistryReused:

@@ -9,19 +9,22 @@ import (
 
 // Labels of the fixed entries. Tests and the README refer to them.
 const (
-	labelCreate     = "Create room…"
-	labelJoin       = "Join room…"
-	labelNoRooms    = "No rooms yet"
-	labelDND        = "Do not disturb"
-	labelSettings   = "Settings…"
-	labelQuit       = "Quit"
-	labelOpen       = "Open chat"
-	labelInvite     = "Copy invite"
-	labelNoInvite   = "Copy invite (password not kept across restarts)"
-	labelMute       = "Mute"
-	labelLeave      = "Leave"
-	initialSlots    = 32
-	slotsPerRoomMin = 4 // a rebuild makes at least this many slots per room
+	labelCreate   = "Create room…"
+	labelJoin     = "Join room…"
+	labelNoRooms  = "No rooms yet"
+	labelDND      = "Do not disturb"
+	labelSettings = "Settings…"
+	labelQuit     = "Quit"
+	labelOpen     = "Open chat"
+	labelInvite   = "Copy invite"
+	labelNoInvite = "Copy invite (password not kept across restarts)"
+	// A room's notification level: three entries, one ticked.
+	labelNotifyAll      = "Notify: all messages"
+	labelNotifyMentions = "Notify: mentions only"
+	labelNotifyNone     = "Notify: none (muted)"
+	labelLeave          = "Leave"
+	initialSlots        = 32
+	slotsPerRoomMin     = 4 // a rebuild makes at least this many slots per room
 )
 
 // handlers react to clicks. They run on the goroutine that receives the
@@ -29,7 +32,19 @@ const (
 // a click that arrives while nobody receives.
 type handlers struct {
 	create, join, settings, quit, dnd func()
-	open, invite, mute, leave         func(rooms.ID)
+	open, invite, leave               func(rooms.ID)
+	notify                            func(rooms.ID, rooms.NotifyLevel)
+}
+
+// notifyLevels are the levels in the order of their entries, with their
+// labels.
+var notifyLevels = []struct {
+	level rooms.NotifyLevel
+	label string
+}{
+	{rooms.NotifyAll, labelNotifyAll},
+	{rooms.NotifyMentions, labelNotifyMentions},
+	{rooms.NotifyNone, labelNotifyNone},
 }
 
 // entry is an item with the state last sent to it, so that an update
@@ -86,7 +101,9 @@ func (e *entry) setVisible(on bool) {
 type slot struct {
 	top *entry
 	// The submenu is made when the slot first holds a room.
-	open, invite, mute, leave *entry
+	open, invite, leave *entry
+	// levels are the notification level entries, as notifyLevels.
+	levels []*entry
 	// room is the room the slot shows, "" when free. Click goroutines read
 	// it, so that a click acts on the room the entry showed.
 	room atomic.Value // rooms.ID
@@ -288,7 +305,15 @@ func (m *menu) addSubmenu(s *slot) {
 	}
 	s.open = m.addChild(s.top, labelOpen, false, roomClick(s, m.h.open))
 	s.invite = m.addChild(s.top, labelInvite, false, roomClick(s, m.h.invite))
-	s.mute = m.addChild(s.top, labelMute, true, roomClick(s, m.h.mute))
+	s.top.it.AddChildSeparator()
+	s.levels = make([]*entry, len(notifyLevels))
+	for i, l := range notifyLevels {
+		s.levels[i] = m.addChild(s.top, l.label, true, roomClick(s, func(id rooms.ID) {
+			if m.h.notify != nil {
+				m.h.notify(id, l.level)
+			}
+		}))
+	}
 	s.top.it.AddChildSeparator() // keep Leave, which cannot be undone, apart
 	s.leave = m.addChild(s.top, labelLeave, false, roomClick(s, m.h.leave))
 }
@@ -307,7 +332,9 @@ func (m *menu) show(s *slot, r rooms.RoomInfo) {
 		s.invite.setTitle(labelNoInvite)
 	}
 	s.invite.setEnabled(r.CanInvite)
-	s.mute.setChecked(r.Muted)
+	for i, l := range notifyLevels {
+		s.levels[i].setChecked(r.Notify == l.level || r.Notify == "" && l.level == rooms.NotifyAll)
+	}
 }
 
 // setStatus sets the icon and tooltip, if they changed.

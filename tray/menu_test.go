@@ -141,7 +141,8 @@ func (c *clickLog) handlers() handlers {
 	recRoom := func(what string) func(rooms.ID) { return func(id rooms.ID) { c.ch <- what + " " + string(id) } }
 	return handlers{
 		create: rec("create"), join: rec("join"), settings: rec("settings"), quit: rec("quit"), dnd: rec("dnd"),
-		open: recRoom("open"), invite: recRoom("invite"), mute: recRoom("mute"), leave: recRoom("leave"),
+		open: recRoom("open"), invite: recRoom("invite"), leave: recRoom("leave"),
+		notify: func(id rooms.ID, l rooms.NotifyLevel) { c.ch <- "notify " + string(l) + " " + string(id) },
 	}
 }
 
@@ -252,8 +253,8 @@ func TestMenuRoomsKeepOrderAndItems(t *testing.T) {
 			}
 			_, items := b.roomEntries()
 			for id, it := range items {
-				if len(it.children) != 5 || it.child(labelLeave) == nil {
-					t.Errorf("room %s has %d submenu entries, want Open chat, Copy invite, Mute, a separator, Leave", id, len(it.children))
+				if len(it.children) != 8 || it.child(labelLeave) == nil {
+					t.Errorf("room %s has %d submenu entries, want Open chat, Copy invite, a separator, three notification levels, a separator, Leave", id, len(it.children))
 				}
 			}
 			t.Logf("%s: %d rebuilds", order, b.resets)
@@ -301,7 +302,9 @@ func TestMenuRoomClicks(t *testing.T) {
 	}{
 		{"300000000", labelOpen, "open 300000000"},
 		{"700000000", labelInvite, "invite 700000000"},
-		{"700000000", labelMute, "mute 700000000"},
+		{"700000000", labelNotifyMentions, "notify mentions 700000000"},
+		{"700000000", labelNotifyNone, "notify none 700000000"},
+		{"300000000", labelNotifyAll, "notify all 300000000"},
 		{"300000000", labelLeave, "leave 300000000"},
 	} {
 		items[step.room].child(step.label).clicks <- struct{}{}
@@ -371,5 +374,36 @@ func TestICO(t *testing.T) {
 	want := []byte{0, 0, 1, 0, 1, 0, 64, 64, 0, 0, 1, 0, 32, 0, byte(len(png)), 0, 0, 0, 22, 0, 0, 0}
 	if string(ico[:22]) != string(want) || string(ico[22:]) != string(png) {
 		t.Errorf("ICO header % x, want % x", ico[:22], want)
+	}
+}
+
+// The notification level entries act as radio items: the room's level is
+// ticked, and only it.
+func TestMenuNotifyLevels(t *testing.T) {
+	m, b, _ := newTestMenu(t)
+	r := info("482913057", 2, 1)
+	for _, c := range []struct {
+		level rooms.NotifyLevel
+		muted bool
+		tick  string
+		title string
+	}{
+		{"", false, labelNotifyAll, "482913057 — 2 members, 1 unread"},
+		{rooms.NotifyMentions, false, labelNotifyMentions, "482913057 — 2 members, 1 unread, mentions only"},
+		{rooms.NotifyNone, true, labelNotifyNone, "482913057 — 2 members, 1 unread, muted"},
+		{rooms.NotifyAll, false, labelNotifyAll, "482913057 — 2 members, 1 unread"},
+	} {
+		r.Notify, r.Muted = c.level, c.muted
+		m.update([]rooms.RoomInfo{r}, false)
+		_, items := b.roomEntries()
+		it := items["482913057"]
+		for _, l := range notifyLevels {
+			if got := it.child(l.label).checked; got != (l.label == c.tick) {
+				t.Errorf("level %q: %q ticked=%v", c.level, l.label, got)
+			}
+		}
+		if it.title != c.title {
+			t.Errorf("level %q: entry %q, want %q", c.level, it.title, c.title)
+		}
 	}
 }

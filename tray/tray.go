@@ -327,13 +327,11 @@ func (t *tray) handlers() handlers {
 			t.log.Info("tray: invite copied to the clipboard", "room", id)
 			return nil
 		}),
-		mute: onRoom("mute", func(_ context.Context, id rooms.ID) error {
-			info, err := t.svc.Room(id)
-			if err != nil {
-				return err
-			}
-			return t.svc.SetMuted(id, !info.Muted)
-		}),
+		notify: func(id rooms.ID, level rooms.NotifyLevel) {
+			onRoom("notify "+string(level), func(_ context.Context, id rooms.ID) error {
+				return t.svc.SetNotify(id, level)
+			})(id)
+		},
 		leave: onRoom("leave", t.leave),
 	}
 }

@@ -214,12 +214,26 @@ func trayFlow(t *testing.T) {
 				t.Error("the password is in the log")
 			}
 		}},
-		{"mute", func(t *testing.T) {
-			menu.Click(t, menu.Find(t, string(room), "Mute").ID)
-			menu.WaitFor(t, "Mute ticked", func(root *testenv.MenuNode) bool {
-				n := root.Find(string(room), "Mute")
-				return n != nil && n.Checked
-			})
+		{"notification levels", func(t *testing.T) {
+			// Radio-like: the level clicked is ticked, the others not.
+			ticked := func(want string) func(root *testenv.MenuNode) bool {
+				return func(root *testenv.MenuNode) bool {
+					for _, label := range []string{"Notify: all messages", "Notify: mentions only", "Notify: none (muted)"} {
+						n := root.Find(string(room), label)
+						if n == nil || n.Checked != (label == want) {
+							return false
+						}
+					}
+					return true
+				}
+			}
+			menu.Click(t, menu.Find(t, string(room), "Notify: mentions only").ID)
+			menu.WaitFor(t, "mentions only ticked", ticked("Notify: mentions only"))
+			if info, err := asha.Room(room); err != nil || info.Notify != rooms.NotifyMentions {
+				t.Errorf("the Service says notify=%q (%v)", info.Notify, err)
+			}
+			menu.Click(t, menu.Find(t, string(room), "Notify: none (muted)").ID)
+			menu.WaitFor(t, "none ticked", ticked("Notify: none (muted)"))
 			if info, err := asha.Room(room); err != nil || !info.Muted {
 				t.Errorf("the Service says muted=%v (%v)", info.Muted, err)
 			}

@@ -69,9 +69,12 @@ type RoomJSON struct {
 	Unread  int `json:"unread"`
 	// Leases is the registry's count of live leases as of the last
 	// heartbeat: the crash-safe count.
-	Leases    int  `json:"leases"`
-	Muted     bool `json:"muted"`
-	Connected bool `json:"connected"`
+	Leases int `json:"leases"`
+	// Notify is the notification level: "all", "mentions" or "none";
+	// Muted is Notify == "none".
+	Notify    string `json:"notify"`
+	Muted     bool   `json:"muted"`
+	Connected bool   `json:"connected"`
 	// Registry is what the registry last said of the room: "ok",
 	// "unreachable", "reused" (its number names another room now; the
 	// conversation goes on over the broker) or "lost" (it lost the room
@@ -116,6 +119,9 @@ type MessageJSON struct {
 	// File is set for a message that carries a file (Text is its
 	// caption, maybe empty); GET /v1/rooms/{room}/files/{id} serves it.
 	File *FileJSON `json:"file,omitempty"`
+	// Mention: another member's message that mentions this member
+	// (@name or @room).
+	Mention bool `json:"mention,omitempty"`
 }
 
 // FileJSON describes a message's file. Type is sniffed from its bytes by
@@ -160,6 +166,16 @@ type (
 	ToggleRequest struct {
 		On bool `json:"on"`
 	}
+	// NotifyRequest sets a room's notification level: "all",
+	// "mentions" or "none".
+	NotifyRequest struct {
+		Level string `json:"level"`
+	}
+	// OpenURLRequest asks the daemon to open an http(s) URL in the
+	// default browser (a link in a message, clicked in a chat window).
+	OpenURLRequest struct {
+		URL string `json:"url"`
+	}
 )
 
 // TimeFormat is the format of MessageJSON.TS.
@@ -169,7 +185,7 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 func NewMessageJSON(m rooms.Message) MessageJSON {
 	out := MessageJSON{
 		Room: string(m.Room), ID: m.ID, From: m.Name, Sender: string(m.Sender),
-		Text: m.Text, TS: m.Time.UTC().Format(TimeFormat), Own: m.Own,
+		Text: m.Text, TS: m.Time.UTC().Format(TimeFormat), Own: m.Own, Mention: m.Mention,
 	}
 	if f := m.File; f != nil {
 		out.File = &FileJSON{Name: f.Name, Type: f.Type, Size: f.Size}
@@ -181,8 +197,8 @@ func NewMessageJSON(m rooms.Message) MessageJSON {
 func NewRoomJSON(in rooms.RoomInfo, withMembers bool) RoomJSON {
 	r := RoomJSON{
 		Room: string(in.ID), Members: len(in.Members), Unread: in.Unread, Leases: in.Leases,
-		Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Waits: in.Waits, Registry: in.Registry,
-		Node:      in.Node,
+		Node:   in.Node,
+		Notify: string(in.Notify), Muted: in.Muted, Connected: in.Connected, Rejected: in.Rejected, Replayed: in.Replayed, Waits: in.Waits, Registry: in.Registry,
 		CanInvite: in.CanInvite, LastMember: in.LastMember(),
 		FilesDropped: in.FilesDropped,
 	}
@@ -202,13 +218,15 @@ func ParseTime(s string) (time.Time, error) { return time.Parse(TimeFormat, s) }
 // EventJSON is one event of the stream GET /v1/events (server-sent events,
 // one JSON object in the data field of each). Kind is one of rooms'
 // EventKinds ("message", "members", "joined", "left", "closed",
-// "connection", "read") or EventResync. Room is empty for changes that
-// concern no single room (do not disturb). Message is set for "message".
-// Clients re-read what they show from the API when an event concerns it.
+// "connection", "read", "typing") or EventResync. Room is empty for
+// changes that concern no single room (do not disturb). Message is set
+// for "message", Member (who is typing) for "typing". Clients re-read
+// what they show from the API when an event concerns it.
 type EventJSON struct {
 	Kind    string       `json:"kind"`
 	Room    string       `json:"room,omitempty"`
 	Message *MessageJSON `json:"message,omitempty"`
+	Member  *MemberJSON  `json:"member,omitempty"`
 }
 
 // EventResync is the kind of the event sent when the stream fell behind
@@ -221,6 +239,9 @@ func NewEventJSON(e rooms.Event) EventJSON {
 	if e.Message != nil {
 		m := NewMessageJSON(*e.Message)
 		out.Message = &m
+	}
+	if e.Member != nil {
+		out.Member = &MemberJSON{ID: string(e.Member.ID), Name: e.Member.Name}
 	}
 	return out
 }

@@ -101,6 +101,11 @@ func (c *Client) SetMuted(ctx context.Context, room string, on bool) error {
 	return c.do(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(room)+"/mute", ToggleRequest{On: on}, nil)
 }
 
+// SetNotify sets a room's notification level: "all", "mentions" or "none".
+func (c *Client) SetNotify(ctx context.Context, room, level string) error {
+	return c.do(ctx, http.MethodPost, "/v1/rooms/"+url.PathEscape(room)+"/notify", NotifyRequest{Level: level}, nil)
+}
+
 // SetDoNotDisturb turns notifications off or on.
 func (c *Client) SetDoNotDisturb(ctx context.Context, on bool) error {
 	return c.do(ctx, http.MethodPost, "/v1/dnd", ToggleRequest{On: on}, nil)

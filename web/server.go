@@ -71,6 +71,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/rooms/{room}/files/{msg}", s.file)
 	s.mux.HandleFunc("POST /v1/rooms/{room}/read", s.markRead)
 	s.mux.HandleFunc("POST /v1/rooms/{room}/mute", s.mute)
+	s.mux.HandleFunc("POST /v1/rooms/{room}/notify", s.setNotify)
+	s.mux.HandleFunc("POST /v1/rooms/{room}/typing", s.typing)
 	s.mux.HandleFunc("GET /v1/rooms/{room}/invite", s.invite)
 	s.mux.HandleFunc("POST /v1/dnd", s.dnd)
 	s.mux.HandleFunc("GET /v1/events", s.events)
@@ -281,6 +283,37 @@ func (s *Server) mute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeRoom(w, id)
+}
+
+func (s *Server) setNotify(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.roomID(w, r)
+	var req NotifyRequest
+	if !ok || !s.decode(w, r, &req) {
+		return
+	}
+	level, err := rooms.ParseNotifyLevel(req.Level)
+	if err == nil {
+		err = s.svc.SetNotify(id, level)
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.writeRoom(w, id)
+}
+
+// typing serves POST /v1/rooms/{room}/typing: tell the room's members
+// that this member is typing (rate-limited by rooms.Service.Typing).
+func (s *Server) typing(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.roomID(w, r)
+	if !ok {
+		return
+	}
+	if err := s.svc.Typing(r.Context(), id); err != nil {
+		s.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) {

@@ -46,6 +46,10 @@ type UIOptions struct {
 	// rooms.ErrInvalid are shown to the user as a bad value. Nil refuses
 	// broker and database changes; the name still applies.
 	SaveSettings func(SettingsJSON) error
+	// OpenURL opens a link of a message (an http or https URL, checked by
+	// LinkURL) in the default browser; nil means github.com/cli/browser.
+	// Tests set it to see what would open.
+	OpenURL func(url string) error
 	// Logger receives refused requests (at debug) and failures.
 	Logger *slog.Logger
 }
@@ -100,6 +104,9 @@ func NewUI(svc *rooms.Service, api *Server, opt UIOptions) (*UI, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if opt.OpenURL == nil {
+		opt.OpenURL = defaultOpenURL
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opt.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("chat UI: listen on 127.0.0.1:%d: %w", opt.Port, err)
@@ -125,6 +132,7 @@ func (u *UI) routes() {
 	u.mux.HandleFunc("POST /v1/rooms/{room}/focus", u.setFocus)
 	u.mux.HandleFunc("GET /v1/settings", u.getSettings)
 	u.mux.HandleFunc("POST /v1/settings", u.postSettings)
+	u.mux.HandleFunc("POST /v1/open-url", u.openURL)
 	// Everything else of the API is the unix socket's, unchanged.
 	u.mux.Handle("/v1/", u.api)
 }

@@ -52,6 +52,9 @@ func Run(url, title string, in io.Reader) error {
 	defer w.Destroy()
 	w.SetTitle(title)
 	w.SetSize(Width, Height, webview.HintNone)
+	if err := guardNavigation(w.Window(), url); err != nil {
+		return err
+	}
 	w.Navigate(url)
 	go func() {
 		sc := bufio.NewScanner(in)

@@ -300,6 +300,10 @@ func TestHostilePayloads(t *testing.T) {
 		{"Bilal's presence on Asha's topic", ashaAt, presence},
 		{"Bilal's presence on a made-up member's topic", base + "/p/" + mallory, presence},
 		{"presence on a topic below a member", bilalAt + "/x", presence},
+		{"a message moved to the typing topic", base + "/t", msg},
+		{"a presence moved to the typing topic", base + "/t", presence},
+		{"typing, truncated", base + "/t", msg[:40]},
+		{"typing, 1 MiB", base + "/t", oneMiB},
 	}
 	for _, h := range hostile {
 		wire.publish(h.topic, h.payload, false)

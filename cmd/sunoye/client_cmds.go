@@ -326,8 +326,11 @@ func newRoomsCmd() *cobra.Command {
 				if !r.Connected {
 					state = "reconnecting"
 				}
-				if r.Muted {
+				switch r.Notify {
+				case string(rooms.NotifyNone):
 					state += ", muted"
+				case string(rooms.NotifyMentions):
+					state += ", mentions only"
 				}
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", r.Room, r.Members, r.Unread, state)
 			}

@@ -234,7 +234,14 @@ func TestHostileRegistryWipe(t *testing.T) {
 		testenv.Exec(t, b.db, "DELETE FROM "+table)
 	}
 	// Past a lease time: every heartbeat since has found the room gone.
+	// The daemons' counts said "ok, 2 leases" before the wipe too: the
+	// room's row back in the registry is what shows a heartbeat has run.
+	reg := testenv.SQL(t, b.db)
 	eventually(t, 30*time.Second, func() error {
+		var n int
+		if err := reg.QueryRow("SELECT COUNT(*) FROM sunoye_rooms").Scan(&n); err != nil || n != 1 {
+			return fmt.Errorf("the registry holds %d rooms (%v), want the room back", n, err)
+		}
 		for _, d := range ds {
 			r, ok := findRoom(roomsJSON(t, d), inv.Room)
 			if !ok {

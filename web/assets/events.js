@@ -105,7 +105,8 @@ function onStreamEvent(block) {
 // reportFocus tells the daemon whether this window shows a room and has
 // the focus: no notifications for it then, and its messages count as read.
 export function reportFocus(force) {
-  const room = (current && current.room) || null;
+  // A view that is not ready (view.ready false) holds its focus back.
+  const room = (current && current.ready !== false && current.room) || null;
   const on = !!room && document.visibilityState === 'visible' && document.hasFocus();
   if (!force && reported.room === room && reported.on === on) return;
   if (reported.on && reported.room && (reported.room !== room || !on)) {

@@ -25,6 +25,7 @@ export function homeView() {
         let meta = plural(r.members, 'member', 'members');
         if (r.unread) meta += ' · ' + r.unread + ' unread';
         if (r.muted) meta += ' · muted';
+        else if (r.notify === 'mentions') meta += ' · mentions only';
         if (!r.connected) meta += ' · offline';
         setText($(li, '.room-meta'), meta);
         return li;

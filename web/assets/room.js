@@ -5,19 +5,30 @@ import { api, roomPath } from './api.js';
 import { $, byteLength, clone, copyText, formatTime, inviteText, memberTag, plural, setText, show } from './dom.js';
 import { reportFocus } from './events.js';
 import { fileNode, uploader } from './files.js';
+import { onLinkError, renderText } from './links.js';
 
 const MAX_BYTES = 4096;          // rooms.MaxTextBytes
 const COUNTER_FROM = 3584;       // show the byte counter from here on
 const QUICK_MESSAGES = 5;        // messages the quick reply shows
 const STICK_PX = 48;             // "at the bottom" tolerance for autoscroll
 const SEND_TIMEOUT_MS = 15000;   // a send the broker has not confirmed by then is reported
+const TYPING_EVERY_MS = 3000;    // rooms.TypingEvery: at most one typing signal so often
+const TYPING_SHOWN_MS = 6000;    // "… is typing" lasts this long after a member's last signal
+
+// people are the names that mentions are made of: the room's members'
+// (kept up to date by renderDetails) and message senders', and mine.
+function newPeople() {
+  return { names: new Set(), me: '' };
+}
 
 // ---- messages ---------------------------------------------------------------
 
-function messageNode(m) {
+function messageNode(m, people) {
   const li = clone('tpl-message');
   li.dataset.id = m.id;
   if (m.own) li.classList.add('own');
+  if (m.mention) li.classList.add('mention-me');
+  if (m.from) people.names.add(m.from);
   const from = $(li, '.from');
   setText($(from, '.name'), m.own ? m.from + ' (you)' : m.from);
   memberTag($(from, '.member-tag'), m.sender);
@@ -26,7 +37,7 @@ function messageNode(m) {
   setText(ts, formatTime(m.ts));
   ts.dateTime = m.ts;
   ts.title = new Date(m.ts).toLocaleString();
-  setText($(li, '.body'), m.text);
+  renderText($(li, '.body'), m.text, people.names, people.me);
   if (m.file) {
     $(li, '.body').hidden = !m.text;
     li.append(fileNode(m.room, m));
@@ -37,7 +48,15 @@ function messageNode(m) {
 // messageList keeps node's message list: live messages appended once
 // each, the history merged in, the view following new messages unless the
 // user scrolled up ("New messages ↓" then, in the full view).
-function messageList(node, quick) {
+//
+// The full view also draws the unread line before the first message not
+// read. Read is what the daemon counts so (rooms.Service): a message that
+// arrived while a window showed the room with the focus. When the view
+// opens, the line goes before the room's unread messages, and the list
+// scrolls to it; later, the first message that arrives while the window
+// does not have the focus moves it there. It stays until then, to show
+// where the user left off.
+function messageList(node, quick, people) {
   const list = $(node, '.messages');
   const jump = $(node, '.jump');
   const seen = new Set();
@@ -45,6 +64,21 @@ function messageList(node, quick) {
   // Messages shown live since the last history read began: that read
   // may have been answered before they came.
   let arrived = [];
+  let lineBefore = null;     // id of the first unread message, the line above it
+  let lineMoved = false;     // … placed since the window last had the focus
+  const line = quick ? null : document.createElement('li');
+  if (line) {
+    line.className = 'unread-line';
+    line.textContent = 'Unread messages';
+    window.addEventListener('focus', () => { lineMoved = false; });
+  }
+
+  function placeLine() {
+    if (!line) return;
+    const at = lineBefore && [...list.children].find(li => li.dataset.id === lineBefore);
+    if (at) list.insertBefore(line, at);
+    else line.remove();
+  }
 
   list.addEventListener('scroll', () => {
     stick = list.scrollHeight - list.scrollTop - list.clientHeight < STICK_PX;
@@ -63,7 +97,12 @@ function messageList(node, quick) {
     seen.add(m.id);
     arrived.push(m);
     const follow = stick || forceScroll;
-    list.append(messageNode(m));
+    list.append(messageNode(m, people));
+    if (line && !m.own && !lineMoved && !document.hasFocus()) {
+      lineBefore = m.id;
+      lineMoved = true;
+      placeLine();
+    }
     if (quick) {
       while (list.children.length > QUICK_MESSAGES) list.firstElementChild.remove();
     }
@@ -71,20 +110,41 @@ function messageList(node, quick) {
     else if (jump) jump.hidden = false;
   }
 
-  function renderHistory(msgs) {
+  // renderHistory shows msgs; unread, on the view's first read, is how
+  // many of them the daemon counts unread: the line goes above those and
+  // the list scrolls to it.
+  function renderHistory(msgs, unread) {
     // What came live during the read is newer than the history: keep it,
     // or it would vanish until the next resync.
     const read = new Set(msgs.map(m => m.id));
     msgs = msgs.concat(arrived.filter(m => !read.has(m.id)));
+    let jumpToLine = false;
+    if (line && unread > 0) {
+      // The unread are the latest messages of others (all that are kept,
+      // if more arrived than the history keeps).
+      let first = null;
+      for (let i = msgs.length - 1, n = 0; i >= 0 && n < unread; i--) {
+        if (msgs[i].own) continue;
+        first = msgs[i].id;
+        n++;
+      }
+      if (first) { lineBefore = first; jumpToLine = true; }
+    }
     // Only rebuild when something is missing: a resync after every stream
     // open must not make the list jump.
     const shown = quick ? msgs.slice(-QUICK_MESSAGES) : msgs;
-    if (shown.every(m => seen.has(m.id)) && list.children.length === shown.length) return;
+    const messagesShown = list.children.length - (line && line.isConnected ? 1 : 0);
+    if (!jumpToLine && shown.every(m => seen.has(m.id)) && messagesShown === shown.length) return;
     const top = list.scrollTop;
     seen.clear();
-    list.replaceChildren(...shown.map(m => { seen.add(m.id); return messageNode(m); }));
+    list.replaceChildren(...shown.map(m => { seen.add(m.id); return messageNode(m, people); }));
     for (const m of msgs) seen.add(m.id);
-    if (stick) scrollToEnd();
+    placeLine();
+    if (jumpToLine && line.isConnected) {
+      list.scrollTop = line.offsetTop; // .messages is positioned: offsets are the list's
+      stick = list.scrollHeight - list.scrollTop - list.clientHeight < STICK_PX;
+      if (!stick && jump) jump.hidden = false;
+    } else if (stick) scrollToEnd();
     else list.scrollTop = top;
   }
 
@@ -97,8 +157,12 @@ function messageList(node, quick) {
 // ---- room details -----------------------------------------------------------
 
 // renderDetails shows r (a RoomJSON): member count and list, connection,
-// mute.
-function renderDetails(node, r) {
+// notification level; people learns the members' names.
+function renderDetails(node, r, people) {
+  for (const m of r.member_list || []) {
+    people.names.add(m.name);
+    if (m.self) people.me = m.name;
+  }
   setText($(node, '.member-count'), '· ' + plural(r.members, 'member', 'members'));
   $(node, '.offline').hidden = r.connected;
   const members = $(node, '.members');
@@ -112,12 +176,40 @@ function renderDetails(node, r) {
       return li;
     }));
   }
-  const mute = $(node, '.mute');
-  if (mute) {
-    mute.setAttribute('aria-pressed', String(r.muted));
-    setText(mute, r.muted ? 'Muted' : 'Mute');
-    mute.title = r.muted ? 'Notifications are off for this room' : 'Turn notifications off for this room';
+  const level = $(node, '.notify');
+  if (level && document.activeElement !== level) level.value = r.notify || (r.muted ? 'none' : 'all');
+}
+
+// typingLine shows who is typing in node's room: each member's signal
+// lasts TYPING_SHOWN_MS, or until their message comes.
+function typingLine(node) {
+  const el = $(node, '.typing');
+  const typers = new Map();  // member id → { name, timer }
+  function render() {
+    const names = [...typers.values()].map(t => t.name).sort();
+    let text = '';
+    if (names.length === 1) text = names[0] + ' is typing…';
+    else if (names.length === 2) text = names[0] + ' and ' + names[1] + ' are typing…';
+    else if (names.length > 2) text = names[0] + ', ' + names[1] + ' and ' + plural(names.length - 2, 'other', 'others') + ' are typing…';
+    if (el.textContent !== text) setText(el, text);
   }
+  function stopped(id) {
+    const t = typers.get(id);
+    if (!t) return;
+    clearTimeout(t.timer);
+    typers.delete(id);
+    render();
+  }
+  return {
+    typing(member) {
+      if (!member || !member.id) return;
+      const t = typers.get(member.id);
+      if (t) clearTimeout(t.timer);
+      typers.set(member.id, { name: member.name, timer: setTimeout(() => stopped(member.id), TYPING_SHOWN_MS) });
+      render();
+    },
+    stopped,
+  };
 }
 
 // inviteBanner returns what shows the room's invite in the full view,
@@ -199,6 +291,7 @@ function composer(node, id, onSent) {
       const m = await api('POST', roomPath(id) + '/messages', { text }, SEND_TIMEOUT_MS);
       onSent(m);
       textarea.value = '';
+      typingSent = 0;
     } catch (e) {
       showError(sendError(e));
     } finally {
@@ -217,26 +310,36 @@ function composer(node, id, onSent) {
       send();
     }
   });
-  textarea.addEventListener('input', () => { updateCounter(); if (!errorEl.hidden) showError(''); });
+  // Typing tells the room, at most once every TYPING_EVERY_MS (the daemon
+  // limits it too).
+  let typingSent = 0;
+  function typing() {
+    const now = Date.now();
+    if (textarea.value.trim() === '' || now - typingSent < TYPING_EVERY_MS) return;
+    typingSent = now;
+    api('POST', roomPath(id) + '/typing').catch(() => { /* a hint, nothing to report */ });
+  }
+  textarea.addEventListener('input', () => { updateCounter(); typing(); if (!errorEl.hidden) showError(''); });
   $(node, '.composer').addEventListener('submit', e => { e.preventDefault(); send(); });
   updateCounter();
   return { textarea, showError };
 }
 
-// ---- mute and leave (full view only) ----------------------------------------
+// ---- notification level and leave (full view only) -------------------------
 
-// muteButton toggles the room's mute; render gets the room as it is then.
-function muteButton(node, id, muted, render, showError) {
-  const mute = $(node, '.mute');
-  if (!mute) return;
-  mute.addEventListener('click', async () => {
-    mute.disabled = true;
+// notifySelect sets the room's notification level (all, mentions, none);
+// render gets the room as it is then.
+function notifySelect(node, id, render, showError) {
+  const level = $(node, '.notify');
+  if (!level) return;
+  level.addEventListener('change', async () => {
+    level.disabled = true;
     try {
-      render(await api('POST', roomPath(id) + '/mute', { on: !muted() }));
+      render(await api('POST', roomPath(id) + '/notify', { level: level.value }));
     } catch (e) {
       showError(e.message);
     } finally {
-      mute.disabled = false;
+      level.disabled = false;
     }
   });
 }
@@ -306,14 +409,17 @@ export function roomView(id, quick, askLeave) {
   setText($(node, '.room-title'), 'Room ' + id);
   document.title = 'Room ' + id + ' – SunOye';
 
-  const messages = messageList(node, quick);
+  const people = newPeople();
+  const messages = messageList(node, quick, people);
   const { textarea, showError } = composer(node, id, m => messages.add(m, true));
   uploader(node, id, m => messages.add(m, true), showError);
   const showInvite = inviteBanner(node, id);
+  const typers = typingLine(node);
+  onLinkError(showError);
 
   function renderRoom(r) {
     room = r;
-    renderDetails(node, r);
+    renderDetails(node, r, people);
     leave.setLast(r.last_member);
     if (!quick && r.can_invite) showInvite();
   }
@@ -331,7 +437,13 @@ export function roomView(id, quick, askLeave) {
           const [r, msgs] = await Promise.all([api('GET', roomPath(id)), api('GET', roomPath(id) + '/messages')]);
           if (gone) return;
           renderRoom(r);
-          messages.renderHistory(msgs);
+          messages.renderHistory(msgs, view.ready ? 0 : r.unread);
+          if (!view.ready) {
+            // Only now may the window's focus mark the room read: the
+            // unread line needed the count from before.
+            view.ready = true;
+            reportFocus(false);
+          }
         } catch (e) {
           if (e.code === 'not_joined') { leaveView('notjoined'); return; }
           if (e.code !== 'session') showError(e.message);
@@ -350,7 +462,7 @@ export function roomView(id, quick, askLeave) {
     }
   }
 
-  muteButton(node, id, () => !!(room && room.muted), renderRoom, showError);
+  notifySelect(node, id, renderRoom, showError);
   const leave = leaveButton(node, id, () => leaveView('left'), showError);
   const open = $(node, '.open-room');
   if (open) open.href = '#/room/' + id;
@@ -370,12 +482,17 @@ export function roomView(id, quick, askLeave) {
   const view = {
     node,
     room: id,
+    ready: false,              // the first read is shown (see refresh)
     autofocus: textarea,
     resync: refresh,
     onEvent(e) {
       if (gone || e.room !== id) return;
       switch (e.kind) {
-        case 'message': messages.add(e.message, false); break;
+        case 'message':
+          if (e.message) typers.stopped(e.message.sender);
+          messages.add(e.message, false);
+          break;
+        case 'typing': typers.typing(e.member); break;
         case 'members': case 'connection': case 'read': refreshRoom(); break;
         case 'left': leaveView('left'); break;
         case 'closed': leaveView('closed'); break;
