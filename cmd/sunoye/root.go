@@ -49,6 +49,7 @@ $SUNOYE_PASSWORD.`,
 		newBrokerCmd(),
 		newDBCmd(),
 		newVersionCmd(),
+		newManCmd(),
 	)
 	return root
 }
