@@ -23,12 +23,16 @@ build:
 	$(GO) build $(MODFILE) -ldflags "-X main.buildVersion=$(VERSION)" -o bin/ ./cmd/sunoye ./cmd/sunoye-window ./cmd/sunoye-strength
 
 # Release artifacts in dist/ (README, Install).
-dist: dist-deb
+dist: dist-deb dist-windows
 
 # dist/sunoye_VERSION+webkit40-1_amd64.deb (Debian 12, Ubuntu 22.04) and
 # …+webkit41-1_amd64.deb (Debian 13, Ubuntu 24.04): packaging/deb.
 dist-deb:
 	packaging/deb 4.0 4.1
+
+# dist/sunoye-VERSION-windows-amd64.zip: issue 12's Windows part (its own
+# branch fills this in).
+dist-windows:
 
 # Start SunOye on its embedded defaults (broker on 127.0.0.1:1883,
 # registry in ~/.local/state/sunoye).
