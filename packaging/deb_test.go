@@ -178,7 +178,9 @@ func chat(t *testing.T, sunoye string) {
 	must(t, asha, "open", inv.Room)
 	xdotool := testenv.NeedBinary(t, "xdotool", "xdotool")
 	var pid string
-	eventually(t, 60*time.Second, func() error {
+	// WebKit maps its first window slowly on a loaded machine (over a
+	// minute seen at a load of 20 on 2 cores).
+	eventually(t, 2*time.Minute, func() error {
 		cmd := exec.Command(xdotool, "search", "--name", "room "+inv.Room, "getwindowpid")
 		cmd.Env = append(os.Environ(), "DISPLAY="+display)
 		out, err := cmd.Output()
