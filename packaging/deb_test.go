@@ -158,9 +158,12 @@ func chat(t *testing.T, sunoye string) {
 
 	// doctor: the broker and the registry usable, the installed window
 	// found where the package put it.
-	r := asha.RunEnv(t, []string{"DISPLAY=" + display}, "", "doctor")
-	if r.Code != 0 || !regexp.MustCompile(`(?m)^ok +chat windows +/usr/libexec/sunoye/sunoye-window on display`).MatchString(r.Stdout) {
-		t.Fatalf("sunoye doctor: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	r := asha.RunEnv(t, []string{"DISPLAY=" + display}, "", "doctor", "--broker", "embedded://"+addr, "--db", db)
+	for _, want := range []string{`ok +broker +embedded, run by the daemon`, `ok +registry +sqlite:///`,
+		`ok +chat windows +/usr/libexec/sunoye/sunoye-window on display`} {
+		if r.Code != 0 || !regexp.MustCompile(`(?m)^`+want).MatchString(r.Stdout) {
+			t.Fatalf("sunoye doctor: exit %d, no line %q\n%s%s", r.Code, want, r.Stdout, r.Stderr)
+		}
 	}
 
 	r = must(t, asha, "create", "--json")
