@@ -1,14 +1,38 @@
 # SunOye. `make test` is the test command CI runs (.ci/run).
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
+export GO
+# The version builds carry (`sunoye version`): packaging/version says how.
+VERSION ?= $(shell packaging/version)
+export VERSION
+# Dates inside the packages (man pages, file times): the last commit's.
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+# WEBKIT=4.1 builds the window against webkit2gtk-4.1 (Debian 13, Ubuntu
+# 24.04, which have no 4.0); packaging/webkit41 says how.
+WEBKIT ?= 4.0
+ifeq ($(WEBKIT),4.1)
+MODFILE = -modfile=$(shell packaging/webkit41 bin/.webkit41)
+endif
 
-.PHONY: build up test bench vet fmt
+.PHONY: build up test bench vet fmt dist dist-deb dist-windows
 
 # sunoye (daemon and CLI), sunoye-window (one chat window; links WebKit) and
 # sunoye-strength (estimates chosen passwords)
 # go side by side: the daemon runs the programs found beside it.
 build:
-	$(GO) build -o bin/ ./cmd/sunoye ./cmd/sunoye-window ./cmd/sunoye-strength
+	$(GO) build $(MODFILE) -ldflags "-X main.buildVersion=$(VERSION)" -o bin/ ./cmd/sunoye ./cmd/sunoye-window ./cmd/sunoye-strength
+
+# Release artifacts in dist/ (README, Install).
+dist: dist-deb dist-windows
+
+# dist/sunoye_VERSION+webkit40-1_amd64.deb (Debian 12, Ubuntu 22.04) and
+# …+webkit41-1_amd64.deb (Debian 13, Ubuntu 24.04): packaging/deb.
+dist-deb:
+	packaging/deb 4.0 4.1
+
+# dist/sunoye-VERSION-windows-amd64.zip: issue 12's Windows part (its own
+# branch fills this in).
+dist-windows:
 
 # Start SunOye on its embedded defaults (broker on 127.0.0.1:1883,
 # registry in ~/.local/state/sunoye).

@@ -157,17 +157,33 @@ func windowCommand() []string {
 	return nil
 }
 
+// libexecDir is where a package installs the companions, relative to
+// the directory of sunoye: /usr/bin/sunoye finds them in
+// /usr/libexec/sunoye, out of everyone's PATH (people never run them).
+const libexecDir = "../libexec/sunoye"
+
 // companion finds one of the programs installed with sunoye: beside this
-// binary, else on PATH; "" if neither has it.
+// binary (a build tree, bin/), else in libexecDir (a package), else on
+// PATH; "" if none has it.
 func companion(name string) string {
 	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if p := companionBeside(exe, name); p != "" {
 			return p
 		}
 	}
 	if p, err := exec.LookPath(name); err == nil {
 		return p
+	}
+	return ""
+}
+
+// companionBeside looks for name beside exe, then in exe's libexecDir.
+func companionBeside(exe, name string) string {
+	dir := filepath.Dir(exe)
+	for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, libexecDir, name)} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
 	}
 	return ""
 }

@@ -51,6 +51,7 @@ $SUNOYE_PASSWORD.`,
 		newBrokerCmd(),
 		newDBCmd(),
 		newVersionCmd(),
+		newManCmd(),
 	)
 	return root
 }

@@ -56,6 +56,9 @@ func Sunoye(t testing.TB) string {
 
 // DaemonConfig describes a sunoye daemon for a test.
 type DaemonConfig struct {
+	// Bin is the sunoye binary to run (an installed one, say); default
+	// the one built from this module (Sunoye).
+	Bin    string
 	Broker string // --broker
 	DB     string // --db
 	Name   string // --name; default "tester"
@@ -88,7 +91,10 @@ func StartDaemon(t testing.TB, cfg DaemonConfig) *Daemon {
 	if cfg.Args == nil {
 		cfg.Args = []string{"--headless"}
 	}
-	d := &Daemon{cfg: cfg, bin: Sunoye(t), StateDir: cfg.StateDir}
+	d := &Daemon{cfg: cfg, bin: cfg.Bin, StateDir: cfg.StateDir}
+	if d.bin == "" {
+		d.bin = Sunoye(t)
+	}
 	if d.StateDir == "" {
 		d.StateDir = shortTempDir(t, "sy")
 	}
@@ -154,6 +160,9 @@ func (d *Daemon) Signal(t testing.TB, sig os.Signal) {
 
 // Done is closed once the daemon (of the latest Start) has exited.
 func (d *Daemon) Done() <-chan struct{} { return d.proc.exited }
+
+// Bin is the sunoye binary the daemon runs.
+func (d *Daemon) Bin() string { return d.bin }
 
 // PID is the daemon's process id.
 func (d *Daemon) PID() int { return d.proc.cmd.Process.Pid }
