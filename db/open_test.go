@@ -46,9 +46,32 @@ func TestParseDSN(t *testing.T) {
 	}
 
 	abs := filepath.Join(t.TempDir(), "rooms.db")
-	got, err = parseDSN("sqlite://" + filepath.ToSlash(abs))
+	got, err = parseDSN(SQLiteDSN(abs))
 	if err != nil || got.path != abs || got.where != "sqlite:///"+strings.TrimPrefix(filepath.ToSlash(abs), "/") {
 		t.Errorf("sqlite DSN: %+v, %v", got, err)
+	}
+}
+
+// The default registry's DSN is built from the state directory's path:
+// on Windows that has a drive letter and backslashes (Z:\home\me under
+// Wine), and anywhere it may hold characters a URL gives a meaning.
+func TestSQLiteDSN(t *testing.T) {
+	for slashed, want := range map[string]string{
+		"/home/me/.local/state/sunoye/registry.db":     "sqlite:///home/me/.local/state/sunoye/registry.db",
+		"C:/Users/me/AppData/Local/SunOye/registry.db": "sqlite:///C:/Users/me/AppData/Local/SunOye/registry.db",
+		"Z:/home/me/a b/#1?/50%.db":                    "sqlite:///Z:/home/me/a%20b/%231%3F/50%25.db",
+	} {
+		if got := sqliteURL(slashed); got != want {
+			t.Errorf("sqliteURL(%q) = %q, want %q", slashed, got, want)
+		}
+	}
+	// What this system's paths read back as: themselves.
+	for _, name := range []string{"registry.db", "a b#?%.db"} {
+		abs := filepath.Join(t.TempDir(), name)
+		got, err := parseDSN(SQLiteDSN(abs))
+		if err != nil || got.path != abs {
+			t.Errorf("parseDSN(SQLiteDSN(%q)) = %+v, %v", abs, got, err)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/sunoye/sunoye/chatview"
@@ -161,13 +162,27 @@ func windowCommand() []string {
 // binary, else on PATH; "" if neither has it.
 func companion(name string) string {
 	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if p := besideProgram(filepath.Dir(exe), name, runtime.GOOS); p != "" {
 			return p
 		}
 	}
-	if p, err := exec.LookPath(name); err == nil {
+	if p, err := exec.LookPath(name); err == nil { // PATHEXT on Windows
 		return p
 	}
 	return ""
+}
+
+// besideProgram is the program name in dir if it is there and can be run
+// on goos: on Windows name.exe (execute bits mean nothing there), else
+// name with an execute bit.
+func besideProgram(dir, name, goos string) string {
+	if goos == "windows" {
+		name += ".exe"
+	}
+	p := filepath.Join(dir, name)
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() || (goos != "windows" && fi.Mode()&0o111 == 0) {
+		return ""
+	}
+	return p
 }
