@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func TestRedact(t *testing.T) {
 	for dsn, want := range map[string]string{
 		"mysql://sunoye:secret@127.0.0.1:3306/sunoye?tls=true": "mysql://sunoye@127.0.0.1:3306/sunoye",
 		"mysql://sunoye:secret@db/sunoye":                      "mysql://sunoye@db:3306/sunoye",
-		"sqlite:///var/lib/sunoye/rooms.db":                    "sqlite:///var/lib/sunoye/rooms.db",
+		sqliteURL(absSlashed("/var/lib/sunoye/rooms.db")):      sqliteURL(absSlashed("/var/lib/sunoye/rooms.db")),
 		"mysql://u:sec/ret@h/d":                                "mysql://…",
 		"user:secret@tcp(h:3306)/d":                            "(malformed DSN)",
 	} {
@@ -194,9 +195,12 @@ func TestOpenWrongPassword(t *testing.T) {
 }
 
 func TestSQLiteFileModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no Unix file modes: the registry's privacy there is its directory's ACL (%LocalAppData%)")
+	}
 	dir := filepath.Join(t.TempDir(), "new", "dir")
 	path := filepath.Join(dir, "rooms.db")
-	open(t, "sqlite://"+filepath.ToSlash(path))
+	open(t, SQLiteDSN(path))
 	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, path: 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -262,7 +266,7 @@ func TestProbe(t *testing.T) {
 	ctx := testCtx(t)
 	mysql := testenv.MariaDB(t)
 	path := filepath.Join(t.TempDir(), "sub", "registry.db")
-	for name, dsn := range map[string]string{"mariadb": mysql, "sqlite": "sqlite://" + path} {
+	for name, dsn := range map[string]string{"mariadb": mysql, "sqlite": SQLiteDSN(path)} {
 		t.Run(name, func(t *testing.T) {
 			have, want, err := Probe(ctx, dsn)
 			if err != nil || have != 0 || want != schemaVersion {
@@ -278,7 +282,7 @@ func TestProbe(t *testing.T) {
 	// running them again on another empty database and file.
 	fresh := testenv.MariaDB(t)
 	other := filepath.Join(t.TempDir(), "other", "registry.db")
-	for _, dsn := range []string{fresh, "sqlite://" + other} {
+	for _, dsn := range []string{fresh, SQLiteDSN(other)} {
 		if _, _, err := Probe(ctx, dsn); err != nil {
 			t.Fatal(err)
 		}
@@ -293,4 +297,14 @@ func TestProbe(t *testing.T) {
 	if _, _, err := Probe(ctx, "mysql://u:p@127.0.0.1:"+closedPort(t)+"/x"); !errors.Is(err, ErrUnreachable) {
 		t.Errorf("Probe of a closed port: %v, want ErrUnreachable", err)
 	}
+}
+
+// absSlashed is the absolute path, with forward slashes, that p names on
+// this system: p itself, or on Windows C:p (a path without a drive is not
+// absolute there).
+func absSlashed(p string) string {
+	if runtime.GOOS == "windows" {
+		return "C:" + p
+	}
+	return p
 }
