@@ -71,8 +71,12 @@ func makeWinePrefix(wine, wineserver, gcc string) (*Wine, error) {
 	w.env = append(os.Environ(),
 		"WINEPREFIX="+dir,
 		"WINEDEBUG=-all",
-		// No dialogs offering to download Mono and Gecko.
-		"WINEDLLOVERRIDES=mscoree,mshtml=",
+		// No Mono (no .NET programs here). mshtml stays: it registers the
+		// .html association through which ShellExecute reaches
+		// winebrowser. No display: no dialogs (the programs under test
+		// are console ones, or fall back before opening a window).
+		"WINEDLLOVERRIDES=mscoree=",
+		"DISPLAY=", "WAYLAND_DISPLAY=",
 	)
 	onExit(func() {
 		kill := exec.Command(wineserver, "-k")
