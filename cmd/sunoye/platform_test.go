@@ -66,3 +66,16 @@ func TestDesktopChecksSpeakThePlatform(t *testing.T) {
 		}
 	}
 }
+
+// `sunoye desktop install` writes freedesktop files and a systemd unit:
+// on Windows and macOS it refuses and says how to start SunOye instead.
+func TestDesktopIntegrationIsLinuxOnly(t *testing.T) {
+	if err := xdgDesktop("linux"); err != nil {
+		t.Errorf("linux: %v", err)
+	}
+	for _, goos := range []string{"windows", "darwin"} {
+		if err := xdgDesktop(goos); err == nil || !strings.Contains(err.Error(), "sunoye up") {
+			t.Errorf("%s: %v, want a refusal saying to run 'sunoye up'", goos, err)
+		}
+	}
+}

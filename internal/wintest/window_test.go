@@ -66,7 +66,8 @@ func TestWindowWithoutWebView2OpensTheBrowser(t *testing.T) {
 }
 
 // `sunoye.exe doctor` speaks of Windows, and finds the WebView2 runtime
-// the way sunoye-window.exe does: by its registry key.
+// the way sunoye-window.exe does: by its registry key; `desktop install`
+// refuses.
 func TestDoctorOnWindows(t *testing.T) {
 	w := testenv.StartWine(t)
 	bin, _ := testenv.SunoyeWindows(t)
@@ -96,5 +97,10 @@ func TestDoctorOnWindows(t *testing.T) {
 	defer w.Try("reg", "delete", `HKCU\Software\`+webview2.ClientKey, "/f")
 	if out := doctor(); !strings.Contains(out, "with WebView2 131.0.2903.70") {
 		t.Errorf("doctor does not find the registered WebView2 runtime:\n%s", out)
+	}
+
+	// The freedesktop integration has no place here.
+	if _, err := w.Try(exe, "desktop", "install"); err == nil || !strings.Contains(err.Error(), "on Windows, run 'sunoye up'") {
+		t.Errorf("desktop install on Windows: %v; want a refusal", err)
 	}
 }
