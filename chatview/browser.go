@@ -3,7 +3,10 @@ package chatview
 import (
 	"fmt"
 	"html"
+	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cli/browser"
@@ -36,8 +39,19 @@ func OpenBrowser(url string) error {
 		return fmt.Errorf("open the default browser: %w", werr)
 	}
 	time.AfterFunc(launchFileLife, func() { os.Remove(f.Name()) })
-	if err := browser.OpenURL("file://" + f.Name()); err != nil {
+	if err := browser.OpenURL(fileURL(filepath.ToSlash(f.Name()))); err != nil {
 		return fmt.Errorf("open the default browser: %w", err)
 	}
 	return nil
+}
+
+// fileURL is the file: URL of an absolute path written with forward
+// slashes: file:///tmp/x.html, and on Windows file:///C:/Users/me/x.html
+// (with "file://C:\…" Windows takes C: for a host and runs the page as a
+// program). Characters a URL gives a meaning are escaped.
+func fileURL(slashed string) string {
+	if !strings.HasPrefix(slashed, "/") {
+		slashed = "/" + slashed
+	}
+	return (&url.URL{Scheme: "file", Path: slashed}).String()
 }

@@ -43,3 +43,18 @@ func TestOpenBrowserKeepsTheTokenOffTheCommandLine(t *testing.T) {
 		t.Errorf("launch page %s: %v, %v; want mode 0600", file, fi.Mode(), err)
 	}
 }
+
+// The launch page's URL is a well-formed file URL on every system: on
+// Windows the drive letter follows the third slash (Wine and Windows run
+// "file://C:\…" as a program instead of showing it).
+func TestFileURL(t *testing.T) {
+	for slashed, want := range map[string]string{
+		"/tmp/sunoye-launch-1.html":                           "file:///tmp/sunoye-launch-1.html",
+		"C:/Users/me/AppData/Local/Temp/sunoye-launch-1.html": "file:///C:/Users/me/AppData/Local/Temp/sunoye-launch-1.html",
+		"C:/Users/Jo Ann/Temp/#1.html":                        "file:///C:/Users/Jo%20Ann/Temp/%231.html",
+	} {
+		if got := fileURL(slashed); got != want {
+			t.Errorf("fileURL(%q) = %q, want %q", slashed, got, want)
+		}
+	}
+}

@@ -24,7 +24,7 @@ type testBackend struct {
 // backends are SQLite in a temporary directory and a real MariaDB.
 var backends = []testBackend{
 	{name: "sqlite", dsn: func(t testing.TB) string {
-		return "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "registry", "rooms.db"))
+		return SQLiteDSN(filepath.Join(t.TempDir(), "registry", "rooms.db"))
 	}},
 	{name: "mariadb", dsn: testenv.MariaDB},
 }

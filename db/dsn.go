@@ -251,6 +251,21 @@ func parseSQLite(u *url.URL) (*target, error) {
 	return &target{where: where, path: p}, nil
 }
 
+// SQLiteDSN is the registry DSN of the SQLite file at path (absolute):
+// sqlite:///home/me/rooms.db, and on Windows sqlite:///C:/Users/me/rooms.db
+// (a drive letter after the third slash). Characters a URL gives a meaning
+// (space, #, ?, %) are escaped, so any path reads back as itself.
+func SQLiteDSN(path string) string { return sqliteURL(filepath.ToSlash(path)) }
+
+// sqliteURL builds the DSN from a path with forward slashes, whatever
+// system this is: "/home/me/x.db" or "C:/Users/me/x.db".
+func sqliteURL(slashed string) string {
+	if !strings.HasPrefix(slashed, "/") {
+		slashed = "/" + slashed
+	}
+	return (&url.URL{Scheme: "sqlite", Path: slashed}).String()
+}
+
 // Redact returns dsn without its password and query parameters, for
 // messages and logs: "mysql://sunoye@db.example:3306/sunoye". A DSN that
 // does not parse is reduced to its scheme, since its password could be

@@ -23,7 +23,7 @@ func TestGrants(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Grants:\n got %q\nwant %q", got, want)
 	}
-	if _, err := Grants("sqlite:///tmp/r.db", "a", "%"); !errors.Is(err, ErrNoAccounts) {
+	if _, err := Grants(sqliteURL(absSlashed("/tmp/r.db")), "a", "%"); !errors.Is(err, ErrNoAccounts) {
 		t.Errorf("Grants on SQLite: %v, want ErrNoAccounts", err)
 	}
 	if _, err := Grants("mysql://u:p@h", "a", "%"); !errors.Is(err, ErrBadDSN) {

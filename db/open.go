@@ -110,7 +110,11 @@ func connect(ctx context.Context, t *target) (*Registry, error) {
 		r.b = &sqliteBackend{db: r.db, q: newQueries(r.dialect)}
 	}
 
-	if err := r.db.PingContext(ctx); err != nil {
+	// The first connection runs the pragmas; switching a new SQLite file
+	// to WAL fails with SQLITE_BUSY at once, busy_timeout or not, while
+	// another process (or, on Windows, another connection) is opening
+	// it too. Try again, as for a busy transaction.
+	if err := r.retry(ctx, r.db.PingContext); err != nil {
 		r.db.Close()
 		if r.dialect.name == "mysql" && mysqlErrNo(err) == 0 {
 			// Anything but an answer from the server (access denied,

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +47,32 @@ func TestParseDSN(t *testing.T) {
 	}
 
 	abs := filepath.Join(t.TempDir(), "rooms.db")
-	got, err = parseDSN("sqlite://" + filepath.ToSlash(abs))
+	got, err = parseDSN(SQLiteDSN(abs))
 	if err != nil || got.path != abs || got.where != "sqlite:///"+strings.TrimPrefix(filepath.ToSlash(abs), "/") {
 		t.Errorf("sqlite DSN: %+v, %v", got, err)
+	}
+}
+
+// The default registry's DSN is built from the state directory's path:
+// on Windows that has a drive letter and backslashes (Z:\home\me under
+// Wine), and anywhere it may hold characters a URL gives a meaning.
+func TestSQLiteDSN(t *testing.T) {
+	for slashed, want := range map[string]string{
+		"/home/me/.local/state/sunoye/registry.db":     "sqlite:///home/me/.local/state/sunoye/registry.db",
+		"C:/Users/me/AppData/Local/SunOye/registry.db": "sqlite:///C:/Users/me/AppData/Local/SunOye/registry.db",
+		"Z:/home/me/a b/#1?/50%.db":                    "sqlite:///Z:/home/me/a%20b/%231%3F/50%25.db",
+	} {
+		if got := sqliteURL(slashed); got != want {
+			t.Errorf("sqliteURL(%q) = %q, want %q", slashed, got, want)
+		}
+	}
+	// What this system's paths read back as: themselves.
+	for _, name := range []string{"registry.db", "a b#?%.db"} {
+		abs := filepath.Join(t.TempDir(), name)
+		got, err := parseDSN(SQLiteDSN(abs))
+		if err != nil || got.path != abs {
+			t.Errorf("parseDSN(SQLiteDSN(%q)) = %+v, %v", abs, got, err)
+		}
 	}
 }
 
@@ -97,7 +121,7 @@ func TestRedact(t *testing.T) {
 	for dsn, want := range map[string]string{
 		"mysql://sunoye:secret@127.0.0.1:3306/sunoye?tls=true": "mysql://sunoye@127.0.0.1:3306/sunoye",
 		"mysql://sunoye:secret@db/sunoye":                      "mysql://sunoye@db:3306/sunoye",
-		"sqlite:///var/lib/sunoye/rooms.db":                    "sqlite:///var/lib/sunoye/rooms.db",
+		sqliteURL(absSlashed("/var/lib/sunoye/rooms.db")):      sqliteURL(absSlashed("/var/lib/sunoye/rooms.db")),
 		"mysql://u:sec/ret@h/d":                                "mysql://…",
 		"user:secret@tcp(h:3306)/d":                            "(malformed DSN)",
 	} {
@@ -171,9 +195,12 @@ func TestOpenWrongPassword(t *testing.T) {
 }
 
 func TestSQLiteFileModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no Unix file modes: the registry's privacy there is its directory's ACL (%LocalAppData%)")
+	}
 	dir := filepath.Join(t.TempDir(), "new", "dir")
 	path := filepath.Join(dir, "rooms.db")
-	open(t, "sqlite://"+filepath.ToSlash(path))
+	open(t, SQLiteDSN(path))
 	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, path: 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -239,7 +266,7 @@ func TestProbe(t *testing.T) {
 	ctx := testCtx(t)
 	mysql := testenv.MariaDB(t)
 	path := filepath.Join(t.TempDir(), "sub", "registry.db")
-	for name, dsn := range map[string]string{"mariadb": mysql, "sqlite": "sqlite://" + path} {
+	for name, dsn := range map[string]string{"mariadb": mysql, "sqlite": SQLiteDSN(path)} {
 		t.Run(name, func(t *testing.T) {
 			have, want, err := Probe(ctx, dsn)
 			if err != nil || have != 0 || want != schemaVersion {
@@ -255,7 +282,7 @@ func TestProbe(t *testing.T) {
 	// running them again on another empty database and file.
 	fresh := testenv.MariaDB(t)
 	other := filepath.Join(t.TempDir(), "other", "registry.db")
-	for _, dsn := range []string{fresh, "sqlite://" + other} {
+	for _, dsn := range []string{fresh, SQLiteDSN(other)} {
 		if _, _, err := Probe(ctx, dsn); err != nil {
 			t.Fatal(err)
 		}
@@ -270,4 +297,14 @@ func TestProbe(t *testing.T) {
 	if _, _, err := Probe(ctx, "mysql://u:p@127.0.0.1:"+closedPort(t)+"/x"); !errors.Is(err, ErrUnreachable) {
 		t.Errorf("Probe of a closed port: %v, want ErrUnreachable", err)
 	}
+}
+
+// absSlashed is the absolute path, with forward slashes, that p names on
+// this system: p itself, or on Windows C:p (a path without a drive is not
+// absolute there).
+func absSlashed(p string) string {
+	if runtime.GOOS == "windows" {
+		return "C:" + p
+	}
+	return p
 }

@@ -32,7 +32,7 @@ func TestUpgradeFromV1(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
-			return "sqlite://" + filepath.ToSlash(path), db
+			return SQLiteDSN(path), db
 		}},
 		{"mariadb", "testdata/schema_v1.sql", true, func(t *testing.T) (string, *sql.DB) {
 			dsn := testenv.MariaDB(t)

@@ -1,10 +1,9 @@
-//go:build !(linux || freebsd || netbsd || openbsd || dragonfly)
+//go:build !(linux || freebsd || netbsd || openbsd || dragonfly || windows)
 
 package notifier
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync/atomic"
 
@@ -13,8 +12,8 @@ import (
 	"github.com/sunoye/sunoye/rooms"
 )
 
-// Notifier shows plain desktop notifications through beeep (Windows
-// toasts, macOS notifications). They cannot be clicked through to the
+// Notifier shows plain desktop notifications through beeep (macOS
+// notifications; Windows has notify_windows.go). They cannot be clicked through to the
 // chat window, replaced or answered: OnOpen and OnReply are never called.
 // It is safe for concurrent use.
 type Notifier struct {
@@ -49,28 +48,9 @@ func (n *Notifier) Notify(ctx context.Context, note rooms.Notification) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	if !n.busy.CompareAndSwap(false, true) {
-		return fmt.Errorf("notify room %s: %w: the previous notification has not returned", note.Room, ErrUnavailable)
-	}
-	ctx, cancel := context.WithTimeout(ctx, n.opt.CallTimeout)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		defer n.busy.Store(false)
-		done <- beeep.Notify(summary(note.Sender, note.Room, 1, note.Mention), body(note.Text, false), n.icon)
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			n.status.off(condFailing, "err", err)
-			return fmt.Errorf("notify room %s: %w: %w", note.Room, ErrUnavailable, err)
-		}
-		n.status.on()
-		return nil
-	case <-ctx.Done():
-		n.status.off(condNoAnswer, "timeout", n.opt.CallTimeout)
-		return fmt.Errorf("notify room %s: %w: %w", note.Room, ErrUnavailable, ctx.Err())
-	}
+	return showBounded(ctx, &n.busy, &n.status, n.opt.CallTimeout, note.Room, func() error {
+		return beeep.Notify(summary(note.Sender, note.Room, 1, note.Mention), body(note.Text, false), n.icon)
+	})
 }
 
 // Withdraw does nothing: beeep cannot take a notification back.

@@ -1,7 +1,5 @@
 package tray
 
-import "fyne.io/systray"
-
 // item is one menu entry as the menu code drives it. systrayItem adapts
 // fyne's MenuItem; the menu's unit tests use a fake.
 type item interface {
@@ -29,57 +27,4 @@ type backend interface {
 	Reset()
 	SetIcon(icon []byte)
 	SetTooltip(tooltip string)
-}
-
-// systrayBackend is the real tray, fyne.io/systray's process-global one.
-type systrayBackend struct{}
-
-func (systrayBackend) AddItem(title string, checkbox bool) item {
-	if checkbox {
-		return systrayItem{systray.AddMenuItemCheckbox(title, "", false)}
-	}
-	return systrayItem{systray.AddMenuItem(title, "")}
-}
-
-func (systrayBackend) AddSeparator()          { systray.AddSeparator() }
-func (systrayBackend) Reset()                 { systray.ResetMenu() }
-func (systrayBackend) SetIcon(icon []byte)    { systray.SetIcon(icon) }
-func (systrayBackend) SetTooltip(text string) { systray.SetTooltip(text) }
-
-type systrayItem struct{ m *systray.MenuItem }
-
-func (i systrayItem) SetTitle(title string)     { i.m.SetTitle(title) }
-func (i systrayItem) SetTooltip(tooltip string) { i.m.SetTooltip(tooltip) }
-func (i systrayItem) Clicked() <-chan struct{}  { return i.m.ClickedCh }
-func (i systrayItem) AddChildSeparator()        { i.m.AddSeparator() }
-
-func (i systrayItem) SetChecked(checked bool) {
-	if checked {
-		i.m.Check()
-	} else {
-		i.m.Uncheck()
-	}
-}
-
-func (i systrayItem) SetEnabled(enabled bool) {
-	if enabled {
-		i.m.Enable()
-	} else {
-		i.m.Disable()
-	}
-}
-
-func (i systrayItem) SetVisible(visible bool) {
-	if visible {
-		i.m.Show()
-	} else {
-		i.m.Hide()
-	}
-}
-
-func (i systrayItem) AddChild(title string, checkbox bool) item {
-	if checkbox {
-		return systrayItem{i.m.AddSubMenuItemCheckbox(title, "", false)}
-	}
-	return systrayItem{i.m.AddSubMenuItem(title, "")}
 }

@@ -1,4 +1,4 @@
-//go:build !((linux || freebsd || openbsd || netbsd) && !android)
+//go:build !((linux || freebsd || openbsd || netbsd) && !android) && !(darwin && !cgo)
 
 package tray
 

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"fyne.io/systray"
 	"github.com/atotto/clipboard"
 
 	"github.com/sunoye/sunoye/rooms"
@@ -153,7 +152,8 @@ func newTray(opt Options, log *slog.Logger) *tray {
 func (t *tray) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	t.menu = newMenu(systrayBackend{}, t.handlers(), t.log, ctx.Done())
+	var sys systrayBackend
+	t.menu = newMenu(sys, t.handlers(), t.log, ctx.Done())
 	go t.svcQ.run(ctx)
 	go t.uiQ.run(ctx)
 	go keepRegistered(ctx, t.log, func() {
@@ -176,11 +176,11 @@ func (t *tray) run(ctx context.Context) error {
 	}
 	// The title is the item's name for hosts (its Id too, as it is set
 	// before the item is exported); the state goes in the tooltip.
-	systray.SetTitle(appName)
+	sys.SetTitle(appName)
 	if icon, err := iconFor(iconState{}); err == nil {
-		systray.SetIcon(icon)
+		sys.SetIcon(icon)
 	}
-	systray.SetTooltip(appName)
+	sys.SetTooltip(appName)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -195,10 +195,10 @@ func (t *tray) run(ctx context.Context) error {
 				t.log.Error("tray stopped with a panic", "panic", r)
 			}
 		}()
-		systray.Run(onReady, nil)
+		sys.Run(onReady)
 	}()
 	defer func() {
-		systray.Quit()
+		sys.Quit()
 		select {
 		case <-stopped:
 		case <-time.After(stopTimeout):

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,7 +28,8 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.ErrorJSON.Error }
 
-// Client talks to a daemon's local API over its unix socket.
+// Client talks to a daemon's local API over its unix socket (on Windows,
+// its named pipe; see Server.ServeLocal).
 type Client struct {
 	socket string
 	hc     *http.Client
@@ -37,8 +39,7 @@ type Client struct {
 func NewClient(socket string) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			return dialLocal(ctx, socket)
 		},
 	}
 	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
@@ -184,7 +185,7 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, fmt.Errorf("%w (no socket answers at %s)", ErrNoDaemon, c.socket)
 		}
 		return nil, err

@@ -123,9 +123,24 @@ func (s *Server) followEnds() {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// ServeUnix serves the API on a unix socket at path until ctx ends. The
-// socket is created with mode 0600; a stale socket file is replaced (the
-// caller holds the state directory's lock, so no other daemon uses it).
+// ServeLocal serves the API where only the current user can reach it,
+// until ctx ends: a unix socket at path (mode 0600), or on Windows a named
+// pipe whose security descriptor admits only the current user, with its
+// name written to path (see listenLocal). A stale file at path is replaced
+// (the caller holds the state directory's lock, so no other daemon uses
+// it). NewClient(path) reaches it.
+func (s *Server) ServeLocal(ctx context.Context, path string) error {
+	ln, err := listenLocal(path)
+	if err != nil {
+		return err
+	}
+	_, err = serveUntil(ctx, newHTTPServer(s), ln)
+	os.Remove(path)
+	return err
+}
+
+// ServeUnix serves the API on a unix socket at path until ctx ends; see
+// ListenUnix.
 func (s *Server) ServeUnix(ctx context.Context, path string) error {
 	ln, err := ListenUnix(path)
 	if err != nil {

@@ -1,4 +1,4 @@
-//go:build !linux || !cgo || nowebview
+//go:build !(linux || windows) || !cgo || nowebview
 
 package window
 

@@ -1,14 +1,6 @@
-//go:build linux && cgo && !nowebview
+//go:build (linux || windows) && cgo && !nowebview
 
 package window
-
-/*
-#cgo linux pkg-config: gtk+-3.0
-#include <gtk/gtk.h>
-
-static void sunoye_present(void *w) { gtk_window_present(GTK_WINDOW(w)); }
-*/
-import "C"
 
 import (
 	"bufio"
@@ -25,8 +17,9 @@ import (
 const Native = true
 
 func init() {
-	// GTK must run on the main thread: keep the main goroutine on it, so
-	// that the window process can run the webview from main.
+	// GTK, and Win32 windows, belong to the thread that made them: keep
+	// the main goroutine on the main thread, so that the window process
+	// can run the webview from main.
 	runtime.LockOSThread()
 }
 
@@ -45,9 +38,14 @@ func Run(url, title string, in io.Reader) error {
 		// webview.New would return nil and crash at the first call.
 		return chatview.ErrNoDisplay
 	}
+	if err := engineMissing(); err != nil {
+		// webview.New would never return (WebView2 on Windows): the
+		// browser is the window.
+		return fallback(url, err)
+	}
 	w := webview.New(false)
 	if w == nil {
-		return errors.New("the webview could not be created (is WebKitGTK installed?)")
+		return errors.New("the webview could not be created (is " + engine + " installed?)")
 	}
 	defer w.Destroy()
 	w.SetTitle(title)
@@ -60,7 +58,7 @@ func Run(url, title string, in io.Reader) error {
 		sc := bufio.NewScanner(in)
 		for sc.Scan() {
 			if sc.Text() == chatview.CmdPresent {
-				w.Dispatch(func() { C.sunoye_present(w.Window()) })
+				w.Dispatch(func() { present(w.Window()) })
 			}
 		}
 		// The daemon closed the pipe or died: the window has nothing

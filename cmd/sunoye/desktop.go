@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/sunoye/sunoye/chatview"
@@ -171,7 +172,7 @@ func companion(name string) string {
 			return p
 		}
 	}
-	if p, err := exec.LookPath(name); err == nil {
+	if p, err := exec.LookPath(name); err == nil { // PATHEXT on Windows
 		return p
 	}
 	return ""
@@ -180,10 +181,25 @@ func companion(name string) string {
 // companionBeside looks for name beside exe, then in exe's libexecDir.
 func companionBeside(exe, name string) string {
 	dir := filepath.Dir(exe)
-	for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, libexecDir, name)} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+	for _, d := range []string{dir, filepath.Join(dir, libexecDir)} {
+		if p := besideProgram(d, name, runtime.GOOS); p != "" {
 			return p
 		}
 	}
 	return ""
+}
+
+// besideProgram is the program name in dir if it is there and can be run
+// on goos: on Windows name.exe (execute bits mean nothing there), else
+// name with an execute bit.
+func besideProgram(dir, name, goos string) string {
+	if goos == "windows" {
+		name += ".exe"
+	}
+	p := filepath.Join(dir, name)
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() || (goos != "windows" && fi.Mode()&0o111 == 0) {
+		return ""
+	}
+	return p
 }

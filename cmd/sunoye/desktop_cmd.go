@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,18 @@ func xdgDir(env, fallback string) (string, error) {
 	return filepath.Join(home, fallback), nil
 }
 
+// xdgDesktop says why goos has no use for the desktop integration, which
+// is freedesktop files and a systemd unit.
+func xdgDesktop(goos string) error {
+	switch goos {
+	case "windows":
+		return errors.New("the desktop integration is for Linux desktops (XDG menu entry, systemd unit); on Windows, run 'sunoye up' (a shortcut to it in shell:startup starts it at login)")
+	case "darwin":
+		return errors.New("the desktop integration is for Linux desktops (XDG menu entry, systemd unit); on macOS, run 'sunoye up' (a login item starts it at login)")
+	}
+	return nil
+}
+
 func newDesktopCmd() *cobra.Command {
 	c := newGroupCmd("desktop", "Install or remove the desktop integration")
 	var autostart bool
@@ -76,6 +89,9 @@ Start SunOye with the session by either
 or, on a desktop without systemd, --autostart (an XDG autostart entry).`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := xdgDesktop(runtime.GOOS); err != nil {
+				return err
+			}
 			bin, err := os.Executable()
 			if err != nil {
 				return err
@@ -108,6 +124,9 @@ or, on a desktop without systemd, --autostart (an XDG autostart entry).`,
 		Short: "Remove what 'sunoye desktop install' installed",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := xdgDesktop(runtime.GOOS); err != nil {
+				return err
+			}
 			ts, err := desktopTargets()
 			if err != nil {
 				return err

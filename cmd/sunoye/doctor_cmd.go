@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sunoye/sunoye/chatview"
+	"github.com/sunoye/sunoye/chatview/webview2"
 	"github.com/sunoye/sunoye/db"
 	"github.com/sunoye/sunoye/mqttx"
 	"github.com/sunoye/sunoye/notifier"
@@ -39,9 +41,10 @@ func newDoctorCmd() *cobra.Command {
 		Use:   "doctor",
 		Short: "Check what SunOye needs, and explain what is missing",
 		Long: `Check the broker and the registry (reachable with these settings), the
-daemon, and the desktop: a session bus, a notification server, a tray host
-(StatusNotifierWatcher) and a display for chat windows. Exits 1 if the
-broker or the registry cannot be reached; the desktop checks only explain.`,
+daemon, and the desktop: a notification server, a tray host and what chat
+windows need (on Linux a session bus, a StatusNotifierWatcher and a display;
+on Windows the WebView2 runtime). Exits 1 if the broker or the registry
+cannot be reached; the desktop checks only explain.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			st, err := resolveSettings(c.Flags())
@@ -77,36 +80,62 @@ func runDoctor(ctx context.Context, out io.Writer, st settings) error {
 	return nil
 }
 
-var doctorChecks = []check{
+var doctorChecks = append([]check{
 	{"daemon", false, checkDaemon},
 	{"broker", true, checkBroker},
 	{"registry", true, checkRegistry},
-	{"notification server", false, func(ctx context.Context, _ settings) (string, error) {
-		info, err := notifier.ServerInfo(ctx)
-		if err != nil {
-			return "", fmt.Errorf("%w — notifications stay off until one runs (your desktop's, or dunst)", err)
+}, desktopChecks(runtime.GOOS)...)
+
+// desktopChecks are the checks of the desktop parts, in goos's terms: the
+// freedesktop ones (D-Bus, StatusNotifierWatcher, X or Wayland, xclip) on
+// Linux and the BSDs; Windows and macOS have their notification area,
+// notifications and clipboard built in.
+func desktopChecks(goos string) []check {
+	if goos == "windows" || goos == "darwin" {
+		return []check{
+			{"notification server", false, func(context.Context, settings) (string, error) {
+				if goos == "windows" {
+					return "Windows toasts (a click opens the room)", nil
+				}
+				return "the system's notifications (no click actions)", nil
+			}},
+			{"tray host", false, func(context.Context, settings) (string, error) {
+				return "the system's notification area", nil
+			}},
+			{"chat windows", false, func(context.Context, settings) (string, error) { return checkWindowsOn(goos) }},
+			{"clipboard", false, func(context.Context, settings) (string, error) {
+				return "Copy invite uses the system clipboard", nil
+			}},
 		}
-		return info, nil
-	}},
-	{"tray host", false, func(ctx context.Context, _ settings) (string, error) {
-		ok, err := tray.HostPresent(ctx)
-		switch {
-		case err != nil:
-			return "", fmt.Errorf("%w — no tray icon; the CLI, notifications and windows still work", err)
-		case !ok:
-			return "", errors.New("no StatusNotifierWatcher on the session bus — on GNOME install the AppIndicator extension; the CLI, notifications and windows still work")
-		}
-		return "a StatusNotifierWatcher is on the session bus", nil
-	}},
-	{"chat windows", false, checkWindows},
-	{"clipboard", false, func(context.Context, settings) (string, error) {
-		for _, tool := range []string{"wl-copy", "xclip", "xsel"} {
-			if p, err := exec.LookPath(tool); err == nil {
-				return "Copy invite uses " + p, nil
+	}
+	return []check{
+		{"notification server", false, func(ctx context.Context, _ settings) (string, error) {
+			info, err := notifier.ServerInfo(ctx)
+			if err != nil {
+				return "", fmt.Errorf("%w — notifications stay off until one runs (your desktop's, or dunst)", err)
 			}
-		}
-		return "", errors.New("none of xclip, xsel, wl-copy found — Copy invite in the tray cannot work; the window's Copy button still does")
-	}},
+			return info, nil
+		}},
+		{"tray host", false, func(ctx context.Context, _ settings) (string, error) {
+			ok, err := tray.HostPresent(ctx)
+			switch {
+			case err != nil:
+				return "", fmt.Errorf("%w — no tray icon; the CLI, notifications and windows still work", err)
+			case !ok:
+				return "", errors.New("no StatusNotifierWatcher on the session bus — on GNOME install the AppIndicator extension; the CLI, notifications and windows still work")
+			}
+			return "a StatusNotifierWatcher is on the session bus", nil
+		}},
+		{"chat windows", false, func(context.Context, settings) (string, error) { return checkWindowsOn(goos) }},
+		{"clipboard", false, func(context.Context, settings) (string, error) {
+			for _, tool := range []string{"wl-copy", "xclip", "xsel"} {
+				if p, err := exec.LookPath(tool); err == nil {
+					return "Copy invite uses " + p, nil
+				}
+			}
+			return "", errors.New("none of xclip, xsel, wl-copy found — Copy invite in the tray cannot work; the window's Copy button still does")
+		}},
+	}
 }
 
 func checkDaemon(ctx context.Context, st settings) (string, error) {
@@ -244,10 +273,21 @@ func probeRegistry(ctx context.Context, dsn string) (string, error) {
 	return where + ", schema up to date", nil
 }
 
-func checkWindows(context.Context, settings) (string, error) {
+// checkWindowsOn says how chat windows will open on goos.
+func checkWindowsOn(goos string) (string, error) {
 	win := windowCommand()
 	if win == nil {
-		return "", errors.New("no sunoye-window beside sunoye or on PATH — chat windows open in the default browser")
+		return "", errors.New("no " + windowProgram + " beside sunoye or on PATH — chat windows open in the default browser")
+	}
+	switch goos {
+	case "windows":
+		v, err := webview2.Version()
+		if err != nil {
+			return "", fmt.Errorf("%s: %w — chat windows open in the default browser", win[0], err)
+		}
+		return fmt.Sprintf("%s with WebView2 %s", win[0], v), nil
+	case "darwin":
+		return win[0], nil
 	}
 	if !chatview.HasDisplay() {
 		return "", errors.New("no display (DISPLAY, WAYLAND_DISPLAY unset) — 'sunoye open --url' prints a link for a browser")

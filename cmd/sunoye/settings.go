@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/pflag"
+
+	"github.com/sunoye/sunoye/db"
 )
 
 // settings are the global settings. Each comes from its flag, else its
@@ -111,7 +114,7 @@ func resolveSettings(fs *pflag.FlagSet) (settings, error) {
 		out.Broker = defaultBroker
 	}
 	if out.DB == "" {
-		out.DB = "sqlite://" + filepath.Join(out.StateDir, "registry.db")
+		out.DB = db.SQLiteDSN(filepath.Join(out.StateDir, "registry.db"))
 	}
 	if out.Name == "" {
 		out.Name = defaultName()
@@ -122,6 +125,14 @@ func resolveSettings(fs *pflag.FlagSet) (settings, error) {
 func defaultStateDir() (string, error) {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "sunoye"), nil
+	}
+	if runtime.GOOS == "windows" {
+		// %LocalAppData%: per user, per machine, private by its ACL.
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no state directory: set --state-dir or $SUNOYE_STATE_DIR: %w", err)
+		}
+		return filepath.Join(d, "SunOye"), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {

@@ -208,7 +208,7 @@ func runDaemon(ctx context.Context, st settings, opt daemonOptions) error {
 	api = web.NewServer(svc, web.Info{Version: version(), Broker: mqttx.Redact(st.Broker), Registry: db.Redact(st.DB)}, log)
 	api.SetEstimator(estimateStrength)
 	apiErr := make(chan error, 1)
-	go func() { apiErr <- api.ServeUnix(runCtx, socketPath(st.StateDir)) }()
+	go func() { apiErr <- api.ServeLocal(runCtx, socketPath(st.StateDir)) }()
 	go svc.Run(runCtx)
 
 	d, err := startUI(runCtx, svc, api, st, log)
