@@ -290,22 +290,16 @@ func startRabbitCluster(sbin, dir string, n int) (_ *RabbitMQ, err error) {
 		}
 		c.nodes = append(c.nodes, node)
 	}
-	// The first node alone, then the others together: nodes that all
-	// boot at once may each find no peer up yet and form clusters of
-	// their own (seen on a loaded machine: a node whose MQTT client-id
-	// registry never got a leader, refusing every client).
-	if err := c.nodes[0].start(); err != nil {
-		return nil, err
-	}
-	if err := c.nodes[0].waitReady(); err != nil {
-		return nil, err
-	}
-	for _, node := range c.nodes[1:] {
+	// One node at a time, each once the one before answers MQTT: nodes
+	// that boot at once may each find no peer up yet and form clusters
+	// of their own, and two that join together race to add themselves
+	// to the MQTT plugin's client-id registry (a Raft cluster; seen on a
+	// loaded machine: the third node's registry never got a leader, and
+	// it refused every client).
+	for _, node := range c.nodes {
 		if err := node.start(); err != nil {
 			return nil, err
 		}
-	}
-	for _, node := range c.nodes[1:] {
 		if err := node.waitReady(); err != nil {
 			return nil, err
 		}
