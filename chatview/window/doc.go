@@ -1,8 +1,8 @@
-// Package window is the chat window itself: the process that the daemon
-// starts per window (cmd/sunoye-window) runs Run, which shows the chat UI
-// in a webview (WebKitGTK through github.com/webview/webview_go) on Linux
-// builds with cgo, and opens the default browser otherwise (or with the
-// nowebview build tag).
+// Package window is the chat windows' process: the daemon starts one
+// window process (cmd/sunoye-window), which runs Serve and hosts every
+// open chat window, each a webview (WebKitGTK, on Linux builds with cgo)
+// showing the chat UI; without a webview (other systems, no cgo, or the
+// nowebview build tag) it opens the default browser instead.
 //
 // It is a package and a binary of its own so that the daemon does not
 // link WebKit: the dynamic loader would map GTK and WebKit (some 800
