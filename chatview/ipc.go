@@ -10,7 +10,7 @@ package chatview
 
 // Command is a line from the daemon to the window process.
 type Command struct {
-	Op string `json:"op"` // OpOpen
+	Op string `json:"op"` // OpOpen or OpWarm
 	// ID numbers an open; its Event carries it back.
 	ID uint64 `json:"id,omitempty"`
 	// Key names the window: one window per key.
@@ -21,9 +21,15 @@ type Command struct {
 	URL string `json:"url,omitempty"`
 }
 
-// OpOpen opens the window for Key, or brings it to the front. (The end
-// of the commands, at EOF, closes every window and ends the process.)
-const OpOpen = "open"
+// Commands. (Their end, at EOF, closes every window and ends the process.)
+const (
+	// OpOpen opens the window for Key, or brings it to the front.
+	OpOpen = "open"
+	// OpWarm readies the web engine for URL's origin (the chat UI's),
+	// which the windows will show: the first window is then quicker.
+	// It has no answer.
+	OpWarm = "warm"
+)
 
 // Event is a line from the window process to the daemon.
 type Event struct {
@@ -38,6 +44,9 @@ type Event struct {
 const (
 	// EvReady: the window process is up and takes commands.
 	EvReady = "ready"
+	// EvAccepted: the window process's main loop took OpOpen ID (it is
+	// not hung); EvOpened or EvFailed follows.
+	EvAccepted = "accepted"
 	// EvOpened answers OpOpen ID: Key's window is on the screen.
 	EvOpened = "opened"
 	// EvFailed answers OpOpen ID: the window could not be made (Err).

@@ -31,9 +31,13 @@ const (
 	// seconds on a slow, busy machine.
 	DefaultStartTimeout = 20 * time.Second
 	// DefaultReplyTimeout bounds every exchange with a running window
-	// process. Making a window takes milliseconds; one that takes this
-	// long is hung, and is killed so that the next open starts afresh.
+	// process: writing a command, and its first answer, which its main
+	// loop gives at once. One that takes this long is hung, and is killed
+	// so that the next open starts afresh.
 	DefaultReplyTimeout = 5 * time.Second
+	// DefaultShowTimeout bounds the wait for a window to show, once the
+	// window process took the open: its web engine may have to start.
+	DefaultShowTimeout = 30 * time.Second
 )
 
 // Options configure a Manager.
@@ -43,12 +47,17 @@ type Options struct {
 	// the default browser's.
 	Command []string
 	Logger  *slog.Logger
+	// Origin is the chat UI's (http://127.0.0.1:PORT), if known: the
+	// window process readies its web engine for it as it starts, and the
+	// first window opens quicker.
+	Origin string
 	// Linger is how long the window process stays without a window;
 	// default DefaultLinger.
 	Linger time.Duration
-	// StartTimeout and ReplyTimeout bound the window process's start and
-	// its answers; defaults DefaultStartTimeout and DefaultReplyTimeout.
-	StartTimeout, ReplyTimeout time.Duration
+	// StartTimeout, ReplyTimeout and ShowTimeout bound the window
+	// process's start, its answers and a window's showing; defaults
+	// DefaultStartTimeout, DefaultReplyTimeout and DefaultShowTimeout.
+	StartTimeout, ReplyTimeout, ShowTimeout time.Duration
 }
 
 // Manager opens chat windows, one per key, all in one child process (the
@@ -76,6 +85,9 @@ func NewManager(opt Options) *Manager {
 	}
 	if opt.ReplyTimeout <= 0 {
 		opt.ReplyTimeout = DefaultReplyTimeout
+	}
+	if opt.ShowTimeout <= 0 {
+		opt.ShowTimeout = DefaultShowTimeout
 	}
 	return &Manager{opt: opt, log: opt.Logger}
 }
@@ -124,20 +136,18 @@ func (m *Manager) Open(ctx context.Context, key, title string, url func() string
 	return fmt.Errorf("open window %s: the window process keeps exiting", key)
 }
 
-// Prewarm starts the window process, if there is none, in the background:
-// a notification is shown, and its click should find the window process
-// ready. Without a window it goes again after Linger.
-func (m *Manager) Prewarm() {
+// Prewarm starts the window process, if there is none, and returns once
+// it takes commands (or with an error): a notification is shown, and its
+// click should find the window process ready. Without a window it goes
+// again after Linger. Callers that must not wait run it on a goroutine.
+func (m *Manager) Prewarm(ctx context.Context) error {
 	if len(m.opt.Command) == 0 || !HasDisplay() {
-		return
+		return nil
 	}
-	go func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if _, err := m.running(context.Background()); err != nil {
-			m.log.Warn("start the window process", "err", err)
-		}
-	}()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.running(ctx)
+	return err
 }
 
 // running returns the window process, started if need be, once it takes
@@ -158,6 +168,11 @@ func (m *Manager) running(ctx context.Context) (*host, error) {
 	defer cancel()
 	select {
 	case <-h.ready:
+		if m.opt.Origin != "" {
+			if err := h.send(Command{Op: OpWarm, URL: m.opt.Origin}); err != nil {
+				return nil, err
+			}
+		}
 		h.idle() // in case nothing opens: it lingers out
 		return h, nil
 	case <-h.done:
@@ -211,6 +226,7 @@ type host struct {
 	log    *slog.Logger
 	linger time.Duration
 	reply  time.Duration
+	show   time.Duration
 	ready  chan struct{} // closed at its EvReady
 	done   chan struct{} // closed when it exited
 
@@ -255,7 +271,7 @@ func startHost(opt Options, log *slog.Logger) (*host, error) {
 		return nil, fmt.Errorf("start the window process: %w", err)
 	}
 	h := &host{
-		cmd: cmd, in: inW, log: log, linger: opt.Linger, reply: opt.ReplyTimeout,
+		cmd: cmd, in: inW, log: log, linger: opt.Linger, reply: opt.ReplyTimeout, show: opt.ShowTimeout,
 		ready: make(chan struct{}), done: make(chan struct{}),
 		windows: make(map[string]bool), acks: make(map[uint64]chan Event),
 	}
@@ -299,8 +315,13 @@ func (h *host) read(out io.ReadCloser) {
 			h.log.Info("chat window closed", "window", e.Key)
 		}
 		if ack := h.acks[e.ID]; ack != nil && e.ID != 0 {
-			delete(h.acks, e.ID)
-			ack <- e // buffered
+			if e.Ev != EvAccepted {
+				delete(h.acks, e.ID)
+			}
+			select {
+			case ack <- e: // buffered for both answers
+			default: // a second EvAccepted, from a confused process
+			}
 		}
 		h.lingerIfIdle()
 		h.mu.Unlock()
@@ -340,7 +361,7 @@ func (h *host) open(ctx context.Context, c Command) error {
 	}
 	h.nextID++
 	c.ID = h.nextID
-	ack := make(chan Event, 1)
+	ack := make(chan Event, 2)
 	h.acks[c.ID] = ack
 	h.busy++
 	if h.timer != nil {
@@ -359,21 +380,34 @@ func (h *host) open(ctx context.Context, c Command) error {
 	if err := h.send(c); err != nil {
 		return err
 	}
+	// First the main loop takes it, at once unless it is hung; then the
+	// window shows, which may take the web engine's start.
 	t := time.NewTimer(h.reply)
 	defer t.Stop()
-	select {
-	case e := <-ack:
-		if e.Ev == EvFailed {
-			return fmt.Errorf("the window process could not make the window: %s", e.Err)
+	accepted := false
+	for {
+		select {
+		case e := <-ack:
+			switch e.Ev {
+			case EvAccepted:
+				accepted = true
+				t.Reset(h.show)
+				continue
+			case EvFailed:
+				return fmt.Errorf("the window process could not make the window: %s", e.Err)
+			}
+			return nil
+		case <-h.done:
+			return errGone
+		case <-t.C:
+			if accepted {
+				return fmt.Errorf("the window did not show within %v", h.show)
+			}
+			h.kill()
+			return fmt.Errorf("the window process did not answer within %v; it was ended, and the next open starts a new one", h.reply)
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		return nil
-	case <-h.done:
-		return errGone
-	case <-t.C:
-		h.kill()
-		return fmt.Errorf("the window process did not answer within %v; it was ended, and the next open starts a new one", h.reply)
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

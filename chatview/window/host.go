@@ -23,8 +23,9 @@ const (
 //
 // What is platform-specific is small, in the ui* functions of
 // window_gtk.go (and window_browser.go, without a webview): start the
-// toolkit, run its loop, run a function on its thread, make, raise and
-// close a window.
+// toolkit, run its loop, run a function on its thread, ready the web
+// engine for an origin, make a window (reporting it made, or not, and
+// closed), raise it.
 func Serve(in io.Reader, out io.Writer) error {
 	if !chatview.HasDisplay() {
 		// The toolkit would abort the process instead.
@@ -33,7 +34,10 @@ func Serve(in io.Reader, out io.Writer) error {
 	if err := uiInit(); err != nil {
 		return err
 	}
-	s := &server{windows: make(map[string]uiWindow), events: make(chan chatview.Event, 256)}
+	s := &server{
+		windows: make(map[string]uiWindow), opening: make(map[string][]uint64),
+		events: make(chan chatview.Event, 256),
+	}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
@@ -49,10 +53,17 @@ func Serve(in io.Reader, out io.Writer) error {
 		sc := bufio.NewScanner(in)
 		for sc.Scan() {
 			var c chatview.Command
-			if err := json.Unmarshal(sc.Bytes(), &c); err != nil || c.Op != chatview.OpOpen {
+			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 				continue // from the daemon, which sends nothing else
 			}
-			uiDo(func() { s.open(c) })
+			switch c.Op {
+			case chatview.OpOpen:
+				uiDo(func() { s.open(c) })
+			case chatview.OpWarm:
+				if origin, err := webOrigin(c.URL); err == nil {
+					uiDo(func() { uiWarm(origin) })
+				}
+			}
 		}
 		// The daemon closed our input, or died: nothing is left to
 		// talk to.
@@ -67,34 +78,59 @@ func Serve(in io.Reader, out io.Writer) error {
 // server is the state of Serve; it lives on the toolkit's thread.
 type server struct {
 	windows map[string]uiWindow
+	// opening holds the keys whose window is being made, with the IDs of
+	// the opens to answer when it is.
+	opening map[string][]uint64
 	events  chan chatview.Event
+}
+
+// webOrigin returns the origin of an http(s) URL.
+func webOrigin(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("not a web address: %q", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // open makes c's window, or raises it if it is open.
 func (s *server) open(c chatview.Command) {
-	reply := chatview.Event{Ev: chatview.EvOpened, ID: c.ID, Key: c.Key}
+	s.events <- chatview.Event{Ev: chatview.EvAccepted, ID: c.ID, Key: c.Key}
 	if w := s.windows[c.Key]; w != nil {
 		w.present()
-		s.events <- reply
+		s.events <- chatview.Event{Ev: chatview.EvOpened, ID: c.ID, Key: c.Key}
 		return
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		s.events <- chatview.Event{Ev: chatview.EvFailed, ID: c.ID, Key: c.Key, Err: fmt.Sprintf("not a web address: %q", c.URL)}
+	if ids, ok := s.opening[c.Key]; ok {
+		s.opening[c.Key] = append(ids, c.ID)
 		return
 	}
-	var w uiWindow
-	w, err := uiOpen(c.Title, c.URL, func() {
+	if _, err := webOrigin(c.URL); err != nil {
+		s.events <- chatview.Event{Ev: chatview.EvFailed, ID: c.ID, Key: c.Key, Err: err.Error()}
+		return
+	}
+	s.opening[c.Key] = []uint64{c.ID}
+	var made uiWindow
+	uiOpen(c.Title, c.URL, func(w uiWindow, err error) {
+		ids := s.opening[c.Key]
+		delete(s.opening, c.Key)
+		e := chatview.Event{Ev: chatview.EvOpened, Key: c.Key}
+		if err != nil {
+			e = chatview.Event{Ev: chatview.EvFailed, Key: c.Key, Err: err.Error()}
+		} else {
+			made = w
+			s.windows[c.Key] = w
+		}
+		for _, id := range ids {
+			e.ID = id
+			s.events <- e
+		}
+	}, func() {
 		// Closed by the user (or, without a webview, handed to the
 		// browser): the room stays; only its window is gone.
-		if s.windows[c.Key] == w {
+		if made != nil && s.windows[c.Key] == made {
 			delete(s.windows, c.Key)
 			s.events <- chatview.Event{Ev: chatview.EvClosed, Key: c.Key}
 		}
 	})
-	if err != nil {
-		s.events <- chatview.Event{Ev: chatview.EvFailed, ID: c.ID, Key: c.Key, Err: err.Error()}
-		return
-	}
-	s.windows[c.Key] = w
-	s.events <- reply
 }

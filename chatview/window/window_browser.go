@@ -38,10 +38,13 @@ type tab struct{}
 
 func (*tab) present() {}
 
-func uiOpen(_, url string, closed func()) (uiWindow, error) {
+func uiWarm(string) {}
+
+func uiOpen(_, url string, opened func(uiWindow, error), closed func()) {
 	if err := chatview.OpenBrowser(url); err != nil {
-		return nil, err
+		opened(nil, err)
+		return
 	}
+	opened(&tab{}, nil)
 	go uiDo(closed)
-	return &tab{}, nil
 }

@@ -7,13 +7,24 @@
 
 // Exported by window_gtk.go.
 extern void sunoyeDo(uintptr_t f);
+extern GtkWidget *sunoyeCreate(WebKitWebView *view);
+extern void sunoyeScriptDone(uintptr_t p, int ok);
+extern void sunoyeAnchorLoaded(int ok);
+extern void sunoyeAnchorLost(void);
 extern void sunoyeClosed(uintptr_t id);
+extern void sunoyeShown(uintptr_t id);
 
-// The hidden view that every window's view is related to: related views
-// share one web process (WebKit otherwise starts one per view), and while
-// it lives, that process stays warm for the next window even when no
-// window is open.
+// The anchor is a hidden view showing a page of the chat UI's origin; every
+// window is a popup that it opens (window.open), so that they all share its
+// web process. WebKit gives each new view a web process of its own, and a
+// related view (webkit_web_view_new_with_related_view) is moved to another
+// at its first page all the same, because the chat UI's pages send
+// Cross-Origin-Opener-Policy: same-origin; a popup opened by a same-origin
+// page with that policy stays in its opener's process. While the anchor
+// lives, that process also stays warm for the next window when no window
+// is open.
 static WebKitWebView *anchor;
+static int anchor_failed;
 
 static gboolean do_idle(gpointer f) {
 	sunoyeDo((uintptr_t)f);
@@ -35,6 +46,26 @@ static void dmabuf_workaround(void) {
 		setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 1);
 }
 
+static void anchor_load_changed(WebKitWebView *v, WebKitLoadEvent ev, gpointer _) {
+	if (ev == WEBKIT_LOAD_STARTED)
+		anchor_failed = 0;
+	else if (ev == WEBKIT_LOAD_FINISHED)
+		sunoyeAnchorLoaded(!anchor_failed);
+}
+
+static gboolean anchor_load_failed(WebKitWebView *v, WebKitLoadEvent ev, gchar *uri, GError *err, gpointer _) {
+	anchor_failed = 1;
+	return TRUE; // no error page
+}
+
+static void anchor_terminated(WebKitWebView *v, WebKitWebProcessTerminationReason r, gpointer _) {
+	sunoyeAnchorLost();
+}
+
+static GtkWidget *anchor_create(WebKitWebView *v, WebKitNavigationAction *a, gpointer _) {
+	return sunoyeCreate(v);
+}
+
 int sunoye_init(void) {
 	dmabuf_workaround();
 	if (!gtk_init_check(NULL, NULL))
@@ -42,28 +73,76 @@ int sunoye_init(void) {
 	anchor = WEBKIT_WEB_VIEW(webkit_web_view_new());
 	g_object_ref_sink(anchor);
 	WebKitSettings *settings = webkit_web_view_get_settings(anchor);
+	// The popups share these settings. Scripts may open windows, but
+	// only the anchor's "create" makes one: a chat page's window.open
+	// gets nothing.
+	webkit_settings_set_javascript_can_open_windows_automatically(settings, TRUE);
 	// As webview_go set it: the chat UI's copy buttons.
 	webkit_settings_set_javascript_can_access_clipboard(settings, TRUE);
-	// A blank page starts the web process now, not at the first window.
-	webkit_web_view_load_html(anchor, "", NULL);
+	g_signal_connect(anchor, "load-changed", G_CALLBACK(anchor_load_changed), NULL);
+	g_signal_connect(anchor, "load-failed", G_CALLBACK(anchor_load_failed), NULL);
+	g_signal_connect(anchor, "web-process-terminated", G_CALLBACK(anchor_terminated), NULL);
+	g_signal_connect(anchor, "create", G_CALLBACK(anchor_create), NULL);
 	return 1;
+}
+
+void sunoye_anchor_load(const char *url) {
+	webkit_web_view_load_uri(anchor, url);
+}
+
+static void script_done(GObject *v, GAsyncResult *res, gpointer p) {
+	GError *err = NULL;
+	JSCValue *val = webkit_web_view_evaluate_javascript_finish(WEBKIT_WEB_VIEW(v), res, &err);
+	int ok = val != NULL && jsc_value_to_boolean(val);
+	if (val)
+		g_object_unref(val);
+	if (err)
+		g_error_free(err);
+	sunoyeScriptDone((uintptr_t)p, ok);
+}
+
+// sunoye_popup runs script (a window.open) in the anchor's page.
+void sunoye_popup(const char *script, uintptr_t p) {
+	webkit_web_view_evaluate_javascript(anchor, script, -1, NULL, NULL, NULL, script_done, (gpointer)p);
 }
 
 static void destroyed(GtkWidget *w, gpointer id) {
 	sunoyeClosed((uintptr_t)id);
 }
 
-GtkWidget *sunoye_window_new(const char *title, const char *url, int width, int height, uintptr_t id) {
+static void ready_to_show(WebKitWebView *v, gpointer id) {
+	GtkWidget *win = gtk_widget_get_toplevel(GTK_WIDGET(v));
+	gtk_widget_show_all(win);
+	gtk_window_present(GTK_WINDOW(win));
+	sunoyeShown((uintptr_t)id);
+}
+
+// The page closed itself, or its web process ended: its window goes.
+static void close_window(WebKitWebView *v, gpointer win) {
+	gtk_widget_destroy(GTK_WIDGET(win));
+}
+
+static void view_terminated(WebKitWebView *v, WebKitWebProcessTerminationReason r, gpointer win) {
+	gtk_widget_destroy(GTK_WIDGET(win));
+}
+
+// sunoye_window_new makes the window of a popup's view; it shows when the
+// page is ready to.
+GtkWidget *sunoye_window_new(WebKitWebView *view, const char *title, int width, int height, uintptr_t id) {
 	GtkWidget *win = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_title(GTK_WINDOW(win), title);
 	gtk_window_set_default_size(GTK_WINDOW(win), width, height);
-	GtkWidget *view = webkit_web_view_new_with_related_view(anchor);
-	gtk_container_add(GTK_CONTAINER(win), view);
-	webkit_web_view_load_uri(WEBKIT_WEB_VIEW(view), url);
+	gtk_container_add(GTK_CONTAINER(win), GTK_WIDGET(view));
 	g_signal_connect(win, "destroy", G_CALLBACK(destroyed), (gpointer)id);
-	gtk_widget_grab_focus(view);
-	gtk_widget_show_all(win);
+	g_signal_connect(view, "ready-to-show", G_CALLBACK(ready_to_show), (gpointer)id);
+	g_signal_connect(view, "close", G_CALLBACK(close_window), win);
+	g_signal_connect(view, "web-process-terminated", G_CALLBACK(view_terminated), win);
+	gtk_widget_grab_focus(GTK_WIDGET(view));
 	return win;
+}
+
+WebKitWebView *sunoye_view_new(WebKitWebView *related) {
+	return WEBKIT_WEB_VIEW(webkit_web_view_new_with_related_view(related));
 }
 
 void sunoye_window_present(GtkWidget *win) {

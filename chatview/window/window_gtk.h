@@ -4,5 +4,8 @@
 
 void sunoye_dispatch(uintptr_t f);
 int sunoye_init(void);
-GtkWidget *sunoye_window_new(const char *title, const char *url, int width, int height, uintptr_t id);
+void sunoye_anchor_load(const char *url);
+void sunoye_popup(const char *script, uintptr_t p);
+GtkWidget *sunoye_window_new(WebKitWebView *view, const char *title, int width, int height, uintptr_t id);
+WebKitWebView *sunoye_view_new(WebKitWebView *related);
 void sunoye_window_present(GtkWidget *win);

@@ -40,8 +40,11 @@ func TestMain(m *testing.M) {
 func testPage(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/favicon.ico" {
-			http.NotFound(w, r)
+		// As the chat UI does, on every answer: a window must not
+		// need it relaxed.
+		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
+		if r.URL.Path != "/" {
+			http.NotFound(w, r) // the favicon, the anchor's page
 			return
 		}
 		hits.Add(1)

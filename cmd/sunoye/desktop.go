@@ -50,7 +50,7 @@ func startUI(ctx context.Context, svc *rooms.Service, api *web.Server, st settin
 		svc: svc, ui: ui, log: log,
 		windows: chatview.NewManager(chatview.Options{
 			Command: win, Logger: log.With("component", "windows"),
-			Linger: windowLinger(log),
+			Origin: ui.Origin(), Linger: windowLinger(log),
 		}),
 	}
 	api.SetOpener(d.open)
@@ -122,7 +122,7 @@ func (d *desktop) startNotifier(ctx context.Context) (stop func()) {
 		d.log.Warn("notifications off", "err", err)
 		return func() {}
 	}
-	d.svc.SetNotifier(prewarming{nf, d.windows})
+	d.svc.SetNotifier(prewarming{nf, d.windows, d.log})
 	return func() {
 		d.svc.SetNotifier(nil)
 		nf.Close()
@@ -136,12 +136,17 @@ func (d *desktop) startNotifier(ctx context.Context) (stop func()) {
 type prewarming struct {
 	*notifier.Notifier
 	windows *chatview.Manager
+	log     *slog.Logger
 }
 
 func (p prewarming) Notify(ctx context.Context, n rooms.Notification) error {
 	err := p.Notifier.Notify(ctx, n)
 	if err == nil {
-		p.windows.Prewarm()
+		go func() {
+			if err := p.windows.Prewarm(context.Background()); err != nil {
+				p.log.Warn("start the window process", "err", err)
+			}
+		}()
 	}
 	return err
 }
