@@ -117,13 +117,20 @@ static void ready_to_show(WebKitWebView *v, gpointer id) {
 	sunoyeShown((uintptr_t)id);
 }
 
-// The page closed itself, or its web process ended: its window goes.
-static void close_window(WebKitWebView *v, gpointer win) {
+static gboolean destroy_idle(gpointer win) {
 	gtk_widget_destroy(GTK_WIDGET(win));
+	g_object_unref(win);
+	return G_SOURCE_REMOVE;
+}
+
+// The page closed itself, or its web process ended: its window goes, once
+// WebKit is done with the signal (destroying the view inside it crashes).
+static void close_window(WebKitWebView *v, gpointer win) {
+	g_idle_add(destroy_idle, g_object_ref(win));
 }
 
 static void view_terminated(WebKitWebView *v, WebKitWebProcessTerminationReason r, gpointer win) {
-	gtk_widget_destroy(GTK_WIDGET(win));
+	close_window(v, win);
 }
 
 // sunoye_window_new makes the window of a popup's view; it shows when the

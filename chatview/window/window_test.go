@@ -247,6 +247,37 @@ func TestWindowProcessKilledOrHung(t *testing.T) {
 	}
 }
 
+// A crash of the web engine (its web process killed) closes the windows
+// it drew, not the window process; the next open works in the same one.
+func TestWebProcessCrash(t *testing.T) {
+	display := testenv.Xvfb(t)
+	srv, hits := testPage(t)
+	m := newTestManager(t, display, time.Hour)
+	open(t, m, "111111111", srv.URL)
+	open(t, m, "222222222", srv.URL)
+	waitFor(t, 30*time.Second, "two pages", func() bool { return hits.Load() >= 2 })
+	pid := m.PID()
+	var web []int
+	for _, p := range testenv.ProcessTree(pid)[1:] {
+		if testenv.ProcessName(p) == "WebKitWebProces" {
+			web = append(web, p)
+		}
+	}
+	if len(web) != 1 {
+		t.Fatalf("web processes: %v, want one", web)
+	}
+	syscall.Kill(web[0], syscall.SIGKILL)
+	waitFor(t, 20*time.Second, "the crashed engine's windows to close", func() bool { return len(m.Windows()) == 0 })
+	if ids := testenv.Windows(t, display, "^Room "); len(ids) != 0 {
+		t.Errorf("%d windows still on the screen", len(ids))
+	}
+	open(t, m, "111111111", srv.URL)
+	waitFor(t, 30*time.Second, "the page again", func() bool { return hits.Load() >= 3 })
+	if got := m.PID(); got != pid {
+		t.Errorf("window process %d after the engine's crash, want the same, %d", got, pid)
+	}
+}
+
 // Without a display there is no window, and a clear error instead of the
 // crash GTK would cause.
 func TestNoDisplay(t *testing.T) {
