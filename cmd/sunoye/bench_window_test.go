@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -319,4 +320,101 @@ func logOnce(b *testing.B, done *bool, format string, args ...any) {
 		*done = true
 		b.Logf(format, args...)
 	}
+}
+
+// BenchmarkDaemonWindows is the chat windows as the command line meets
+// them, on a real daemon (not headless) on Xvfb: `sunoye open` until the
+// room's window is on the screen (mapped), cold (no window process), for
+// a second room while the first is open, and for a room reopened while
+// the window process lingers with no window; and what the idle daemon
+// costs (PSS of the daemon and its children) with no window process, with
+// one lingering, and after the linger (3 s here) ended it. The baseline
+// of the memory ratio is the daemon without a window process.
+//
+//	go test ./cmd/sunoye -run '^$' -bench DaemonWindows -benchtime 5x -count 5
+func BenchmarkDaemonWindows(b *testing.B) {
+	display := testenv.Xvfb(b)
+	bus := testenv.SessionBus(b)
+	const linger = 3 * time.Second
+	d := testenv.StartDaemon(b, testenv.DaemonConfig{
+		Broker: fmt.Sprintf("embedded://127.0.0.1:%d", testenv.FreePort(b)),
+		DB:     "sqlite://" + filepath.Join(b.TempDir(), "registry.db"),
+		Name:   "Asha", Args: []string{}, // not headless
+		Env: []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + bus, "NO_AT_BRIDGE=1",
+			lingerEnv + "=" + linger.String()},
+	})
+	var rooms []string
+	for range 2 {
+		r := d.Run(b, "create", "--json")
+		var inv web.InviteJSON
+		if err := json.Unmarshal([]byte(r.Stdout), &inv); r.Code != 0 || err != nil {
+			b.Fatalf("create: %d %v %s", r.Code, err, r.Stderr)
+		}
+		rooms = append(rooms, inv.Room)
+	}
+	title := func(room string) string { return "^Room " + room }
+	until := func(what string, ok func() bool) {
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	// open runs `sunoye open ROOM` and returns how long until its window
+	// is on the screen.
+	open := func(room string) time.Duration {
+		start := time.Now()
+		if r := d.Run(b, "open", room); r.Code != 0 {
+			b.Fatalf("sunoye open: %d %s", r.Code, r.Stderr)
+		}
+		until("the window of room "+room, func() bool { return len(testenv.Windows(b, display, title(room))) == 1 })
+		return time.Since(start)
+	}
+	closeAll := func() {
+		for _, r := range rooms {
+			for _, w := range testenv.Windows(b, display, title(r)) {
+				testenv.CloseWindow(b, display, w)
+			}
+		}
+		until("the windows to close", func() bool {
+			return len(testenv.Windows(b, display, title(rooms[0]))) == 0 && len(testenv.Windows(b, display, title(rooms[1]))) == 0
+		})
+	}
+	windowProcess := func() bool {
+		for _, pid := range processTree(d.PID())[1:] {
+			if testenv.ProcessName(pid) == "sunoye-window" {
+				return true
+			}
+		}
+		return false
+	}
+	pss := func() time.Duration { // KiB, as a Duration for percentile
+		time.Sleep(windowSettle)
+		_, p, _ := treeMemory(d.PID())
+		return time.Duration(p)
+	}
+
+	var cold, next, reopen, alone, lingering, after []time.Duration
+	for b.Loop() {
+		until("no window process", func() bool { return !windowProcess() })
+		alone = append(alone, pss())
+		cold = append(cold, open(rooms[0]))
+		next = append(next, open(rooms[1]))
+		closeAll()
+		lingering = append(lingering, pss())
+		reopen = append(reopen, open(rooms[0]))
+		closeAll()
+		until("the window process to linger out", func() bool { return !windowProcess() })
+		after = append(after, pss())
+	}
+	b.StopTimer()
+	ms := func(ds []time.Duration) float64 { return float64(percentile(ds, 50).Microseconds()) / 1000 }
+	mb := func(ds []time.Duration) float64 { return float64(percentile(ds, 50)) / 1024 }
+	b.ReportMetric(ms(cold), "open-cold-ms")
+	b.ReportMetric(ms(next), "open-next-ms")
+	b.ReportMetric(ms(reopen), "open-lingering-ms")
+	b.ReportMetric(mb(alone), "daemon-pss-MB")
+	b.ReportMetric(mb(lingering), "daemon+lingering-pss-MB")
+	b.ReportMetric(mb(after), "daemon-after-linger-pss-MB")
+	b.ReportMetric(ratio(percentile(lingering, 50), percentile(alone, 50)), "lingering/alone-pss")
 }

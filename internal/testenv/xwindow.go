@@ -13,11 +13,11 @@ import (
 	"github.com/jezek/xgb/xproto"
 )
 
-// Windows returns the ids of the X windows on display whose title matches
-// the regular expression name (xdotool search --name).
+// Windows returns the ids of the visible (mapped) X windows on display
+// whose title matches the regular expression name (xdotool search).
 func Windows(t testing.TB, display, name string) []uint32 {
 	t.Helper()
-	cmd := exec.Command(NeedBinary(t, "xdotool", "xdotool"), "search", "--name", name)
+	cmd := exec.Command(NeedBinary(t, "xdotool", "xdotool"), "search", "--onlyvisible", "--name", name)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display)
 	out, _ := cmd.Output() // exit status 1: none found
 	var ids []uint32
