@@ -4,7 +4,7 @@ export PATH := $(PATH):/usr/local/go/bin
 
 .PHONY: build up test bench vet fmt
 
-# sunoye (daemon and CLI), sunoye-window (one chat window; links WebKit) and
+# sunoye (daemon and CLI), sunoye-window (the chat windows; links WebKit) and
 # sunoye-strength (estimates chosen passwords)
 # go side by side: the daemon runs the programs found beside it.
 build:

@@ -67,9 +67,13 @@ type Manager struct {
 	opt Options
 	log *slog.Logger
 
-	mu     sync.Mutex // serializes opens, and guards:
-	host   *host
-	closed bool
+	// opening serializes opens (and starts). It may be held for as long
+	// as a window takes to show; mu, which guards the rest, only briefly,
+	// so that Close never waits for an open.
+	opening sync.Mutex
+	mu      sync.Mutex
+	host    *host
+	closed  bool
 }
 
 // NewManager returns a Manager that runs windows with opt.Command.
@@ -115,8 +119,8 @@ func (m *Manager) Open(ctx context.Context, key, title string, url func() string
 	if len(m.opt.Command) == 0 {
 		return OpenBrowser(url())
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.opening.Lock()
+	defer m.opening.Unlock()
 	// A window process that died or is ending (it lingered out) gets a
 	// successor, once.
 	for range 2 {
@@ -144,26 +148,19 @@ func (m *Manager) Prewarm(ctx context.Context) error {
 	if len(m.opt.Command) == 0 || !HasDisplay() {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.opening.Lock()
+	defer m.opening.Unlock()
 	_, err := m.running(ctx)
 	return err
 }
 
 // running returns the window process, started if need be, once it takes
-// commands. m.mu is held.
+// commands. m.opening is held.
 func (m *Manager) running(ctx context.Context) (*host, error) {
-	if m.closed {
-		return nil, errors.New("chat windows are closing")
+	h, started, err := m.currentHost()
+	if err != nil || !started {
+		return h, err
 	}
-	if m.host != nil && m.host.alive() {
-		return m.host, nil
-	}
-	h, err := startHost(m.opt, m.log)
-	if err != nil {
-		return nil, err
-	}
-	m.host = h
 	ctx, cancel := context.WithTimeout(ctx, m.opt.StartTimeout)
 	defer cancel()
 	select {
@@ -181,6 +178,23 @@ func (m *Manager) running(ctx context.Context) (*host, error) {
 		h.kill()
 		return nil, fmt.Errorf("the window process did not start within %v: %w", m.opt.StartTimeout, ctx.Err())
 	}
+}
+
+// currentHost returns the live window process, or starts one (started).
+func (m *Manager) currentHost() (h *host, started bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, false, errors.New("chat windows are closing")
+	}
+	if m.host != nil && m.host.alive() {
+		return m.host, false, nil
+	}
+	if h, err = startHost(m.opt, m.log); err != nil {
+		return nil, false, err
+	}
+	m.host = h
+	return h, true, nil
 }
 
 // Windows lists the keys of the open windows.
@@ -235,6 +249,7 @@ type host struct {
 	mu       sync.Mutex
 	windows  map[string]bool
 	acks     map[uint64]chan Event
+	asked    map[uint64]string // the key of each open waiting for its answer
 	nextID   uint64
 	busy     int         // opens waiting for their answer
 	timer    *time.Timer // the linger, while there is no window
@@ -273,7 +288,7 @@ func startHost(opt Options, log *slog.Logger) (*host, error) {
 	h := &host{
 		cmd: cmd, in: inW, log: log, linger: opt.Linger, reply: opt.ReplyTimeout, show: opt.ShowTimeout,
 		ready: make(chan struct{}), done: make(chan struct{}),
-		windows: make(map[string]bool), acks: make(map[uint64]chan Event),
+		windows: make(map[string]bool), acks: make(map[uint64]chan Event), asked: make(map[uint64]string),
 	}
 	log.Info("window process started", "pid", cmd.Process.Pid)
 	go h.read(outR)
@@ -309,7 +324,10 @@ func (h *host) read(out io.ReadCloser) {
 		case EvReady:
 			readyOnce()
 		case EvOpened:
-			h.windows[e.Key] = true
+			// Only as the answer to an open of ours, of that key.
+			if h.asked[e.ID] == e.Key && e.ID != 0 {
+				h.windows[e.Key] = true
+			}
 		case EvClosed:
 			delete(h.windows, e.Key)
 			h.log.Info("chat window closed", "window", e.Key)
@@ -363,6 +381,7 @@ func (h *host) open(ctx context.Context, c Command) error {
 	c.ID = h.nextID
 	ack := make(chan Event, 2)
 	h.acks[c.ID] = ack
+	h.asked[c.ID] = c.Key
 	h.busy++
 	if h.timer != nil {
 		h.timer.Stop()
@@ -372,6 +391,7 @@ func (h *host) open(ctx context.Context, c Command) error {
 	defer func() {
 		h.mu.Lock()
 		delete(h.acks, c.ID)
+		delete(h.asked, c.ID)
 		h.busy--
 		h.lingerIfIdle()
 		h.mu.Unlock()
