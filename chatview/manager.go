@@ -143,14 +143,18 @@ func (m *Manager) Open(ctx context.Context, key, title string, url func() string
 // Prewarm starts the window process, if there is none, and returns once
 // it takes commands (or with an error): a notification is shown, and its
 // click should find the window process ready. Without a window it goes
-// again after Linger. Callers that must not wait run it on a goroutine.
+// Linger after the last Prewarm. If an open (or start) is in progress,
+// it returns at once: that readies the process anyway. Callers that must
+// not wait run it on a goroutine.
 func (m *Manager) Prewarm(ctx context.Context) error {
-	if len(m.opt.Command) == 0 || !HasDisplay() {
+	if len(m.opt.Command) == 0 || !HasDisplay() || !m.opening.TryLock() {
 		return nil
 	}
-	m.opening.Lock()
 	defer m.opening.Unlock()
-	_, err := m.running(ctx)
+	h, err := m.running(ctx)
+	if err == nil {
+		h.idle() // the linger starts again
+	}
 	return err
 }
 

@@ -115,6 +115,17 @@ func TestDesktop(t *testing.T) {
 	must(t, asha, "dnd", "off")
 	nextIsMarker("do not disturb")
 
+	// The notifications started the window process, so that their
+	// click finds it ready.
+	eventually(t, 30*time.Second, func() error {
+		for _, pid := range processTree(asha.PID())[1:] {
+			if testenv.ProcessName(pid) == "sunoye-window" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no window process after a notification")
+	})
+
 	// Clicking the notification opens the room's window, titled with
 	// the room.
 	last := notes.Calls()[len(notes.Calls())-1]
