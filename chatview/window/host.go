@@ -131,6 +131,14 @@ func (s *server) open(c chatview.Command) {
 		if made != nil && s.windows[c.Key] == made {
 			delete(s.windows, c.Key)
 			s.events <- chatview.Event{Ev: chatview.EvClosed, Key: c.Key}
+			// The last window: its web engine may start afresh. Later,
+			// from the loop: not inside the toolkit's handling of the
+			// window's end, and only if no open came meanwhile.
+			go uiDo(func() {
+				if len(s.windows) == 0 && len(s.opening) == 0 {
+					uiRecycle()
+				}
+			})
 		}
 	})
 }

@@ -39,6 +39,7 @@ type tab struct{}
 func (*tab) present() {}
 
 func uiWarm(string) {}
+func uiRecycle()    {}
 
 func uiOpen(_, url string, opened func(uiWindow, error), closed func()) {
 	if err := chatview.OpenBrowser(url); err != nil {

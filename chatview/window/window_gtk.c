@@ -86,6 +86,10 @@ int sunoye_init(void) {
 	return 1;
 }
 
+void sunoye_anchor_terminate(void) {
+	webkit_web_view_terminate_web_process(anchor);
+}
+
 void sunoye_anchor_load(const char *url) {
 	webkit_web_view_load_uri(anchor, url);
 }

@@ -130,10 +130,11 @@ type pending struct {
 
 // The anchor's state; all on the GTK thread.
 var (
-	anchorPage  string // the page it shows or loads, "" for none
-	anchorReady bool
-	waiting     []*pending // for the anchor's page
-	inflight    []*pending // popups asked for, not yet made
+	anchorOrigin string
+	anchorPage   string // the page it shows or loads, "" for none
+	anchorReady  bool
+	waiting      []*pending // for the anchor's page
+	inflight     []*pending // popups asked for, not yet made
 )
 
 // anchorPath is the page of the chat UI's origin that the anchor loads:
@@ -148,7 +149,7 @@ func uiWarm(origin string) {
 	if page == anchorPage {
 		return
 	}
-	anchorPage, anchorReady = page, false
+	anchorOrigin, anchorPage, anchorReady = origin, page, false
 	c := C.CString(page)
 	defer C.free(unsafe.Pointer(c))
 	C.sunoye_anchor_load(c)
@@ -178,6 +179,19 @@ func popup(p *pending) {
 	script := C.CString("window.open(" + string(target) + ", '_blank') !== null")
 	defer C.free(unsafe.Pointer(script))
 	C.sunoye_popup(script, C.uintptr_t(keep(p)))
+}
+
+// uiRecycle starts the web process afresh, with the anchor's page alone:
+// the last window closed, and the pages it showed left their memory
+// behind (some 150 MB).
+func uiRecycle() {
+	if anchorPage == "" || len(waiting) > 0 || len(inflight) > 0 {
+		return
+	}
+	origin := anchorOrigin
+	C.sunoye_anchor_terminate()
+	anchorPage, anchorReady = "", false
+	uiWarm(origin)
 }
 
 //export sunoyeAnchorLoaded

@@ -113,6 +113,19 @@ func TestWindowOpensOncePerKey(t *testing.T) {
 		t.Errorf("%d windows titled for the room, want 1", len(ids))
 	}
 
+	// Closed, it opens again in the same process (whose web engine
+	// started afresh when its last window closed), in one web process.
+	pid := m.PID()
+	testenv.CloseWindow(t, display, testenv.Windows(t, display, "482913057")[0])
+	waitFor(t, 20*time.Second, "the window to close", func() bool { return len(m.Windows()) == 0 })
+	open(t, m, "482913057", srv.URL)
+	waitFor(t, 30*time.Second, "the page again", func() bool { return hits.Load() >= 2 })
+	if m.PID() != pid {
+		t.Errorf("the window reopened in process %d, want %d", m.PID(), pid)
+	}
+	// (The old one is on its way out.)
+	waitFor(t, 20*time.Second, "one web process", func() bool { return webProcesses(pid) == 1 })
+
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	m.Close(ctx)
@@ -156,16 +169,10 @@ func TestRoomsShareOneWindowProcess(t *testing.T) {
 			t.Errorf("room %s's window is titled %q", r, title)
 		}
 	}
-	// One web process for all (WebKit makes one per view unless they
-	// are related), and one network process.
-	webProcs := 0
-	for _, p := range testenv.ProcessTree(pid)[1:] {
-		if testenv.ProcessName(p) == "WebKitWebProces" { // comm is cut at 15
-			webProcs++
-		}
-	}
-	if webProcs != 1 {
-		t.Errorf("%d WebKit web processes for three windows, want 1 (shared)", webProcs)
+	// One web process for all (WebKit makes one per view, unless
+	// popups of a same-origin page).
+	if n := webProcesses(pid); n != 1 {
+		t.Errorf("%d WebKit web processes for three windows, want 1 (shared)", n)
 	}
 
 	// Closing a window (as its close button does) closes only it.
@@ -259,7 +266,7 @@ func TestWebProcessCrash(t *testing.T) {
 	pid := m.PID()
 	var web []int
 	for _, p := range testenv.ProcessTree(pid)[1:] {
-		if testenv.ProcessName(p) == "WebKitWebProces" {
+		if testenv.ProcessName(p) == webProcessName {
 			web = append(web, p)
 		}
 	}
@@ -290,6 +297,20 @@ func TestNoDisplay(t *testing.T) {
 	if err := Serve(strings.NewReader(""), new(strings.Builder)); err != chatview.ErrNoDisplay && Native {
 		t.Errorf("Serve without a display: %v, want ErrNoDisplay", err)
 	}
+}
+
+// webProcessName is WebKitWebProcess as /proc/PID/comm has it: cut at 15.
+const webProcessName = "WebKitWebProces"
+
+// webProcesses counts the live WebKit web processes under pid.
+func webProcesses(pid int) int {
+	n := 0
+	for _, p := range testenv.ProcessTree(pid)[1:] {
+		if testenv.ProcessName(p) == webProcessName && testenv.Alive(p) {
+			n++
+		}
+	}
+	return n
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
