@@ -42,7 +42,8 @@ func WindowTitle(t testing.TB, display string, id uint32) string {
 }
 
 // CloseWindow asks X window id on display to close, as a window manager's
-// close button does: with a WM_DELETE_WINDOW message. (Xvfb has no window
+// close button does: with a WM_DELETE_WINDOW message. A window that is
+// gone already is closed. (Xvfb has no window
 // manager, and xdotool's windowkill ends the window's whole X client,
 // every window of the process.)
 func CloseWindow(t testing.TB, display string, id uint32) {
@@ -65,7 +66,8 @@ func CloseWindow(t testing.TB, display string, id uint32) {
 		Format: 32, Window: xproto.Window(id), Type: protocols,
 		Data: xproto.ClientMessageDataUnionData32New([]uint32{uint32(del), xproto.TimeCurrentTime, 0, 0, 0}),
 	}
-	if err := xproto.SendEventChecked(c, false, xproto.Window(id), xproto.EventMaskNoEvent, string(ev.Bytes())).Check(); err != nil {
+	err = xproto.SendEventChecked(c, false, xproto.Window(id), xproto.EventMaskNoEvent, string(ev.Bytes())).Check()
+	if _, gone := err.(xproto.WindowError); err != nil && !gone { // gone: closed already
 		t.Fatalf("testenv: close window %d: %v", id, err)
 	}
 }
