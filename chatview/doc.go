@@ -9,17 +9,17 @@
 // keeps one window per key, brings an open one to the front instead of
 // opening a second, and ends the process Linger (3 minutes) after its last
 // window closed: an idle daemon gives the web engine's memory back
-// (measured, docs/performance.md: 21 MB idle, 260 MB with the window
+// (measured, docs/performance.md: 22 MB idle, 222 MB with the window
 // process lingering). In its own process, a crash of the web engine
 // cannot take the daemon and its subscriptions down, and the daemon never
-// links WebKit at all (it idles at under 20 MB rather than 65 MB).
+// links WebKit at all (it idles at some 20 MB rather than 65 MB).
 //
 // One process for every window makes the second and later windows nearly
 // free and quick: on Linux they share its GTK, its WebKit network process
 // and, as popups of one hidden page of the UI's origin, one WebKit web
-// process (see chatview/window), so a window opens in some 100 ms where a
-// process of its own took 300–500 ms, and three rooms' windows cost 1.3×
-// one's memory instead of 2–2.5×.
+// process (see chatview/window), so a second window shows its room in
+// about 100 ms where a process of its own took 670 ms, and three rooms'
+// windows cost 1.27× one's memory instead of 1.9×.
 //
 // The daemon and the window process talk over the latter's standard input
 // and output (ipc.go): pipes between the two, reachable by no other local
