@@ -454,7 +454,11 @@ func (h *host) send(c Command) error {
 	select {
 	case err := <-written:
 		if err != nil {
-			// A broken pipe: it exited, or is exiting.
+			// A broken pipe: it exited, or is exiting (it may not have
+			// been reaped yet): the next open needs a new one.
+			h.mu.Lock()
+			h.stopping = true
+			h.mu.Unlock()
 			return errGone
 		}
 		return nil

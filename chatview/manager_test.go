@@ -120,3 +120,17 @@ func TestWindowProcessGarbage(t *testing.T) {
 		t.Errorf("windows = %v", got)
 	}
 }
+
+// An open right after the window process was killed starts a new one.
+func TestOpenRightAfterAKill(t *testing.T) {
+	m := fakeManager(t, "garbage", Options{})
+	for i := range 5 {
+		key := fmt.Sprintf("room/%d", i)
+		if err := m.Open(t.Context(), key, key, testURL); err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		if p, err := os.FindProcess(m.PID()); err == nil {
+			p.Kill()
+		}
+	}
+}
