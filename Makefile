@@ -8,19 +8,19 @@ export VERSION
 # Dates inside the packages (man pages, file times): the last commit's.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 # WEBKIT=4.1 builds the window against webkit2gtk-4.1 (Debian 13, Ubuntu
-# 24.04, which have no 4.0); packaging/webkit41 says how.
+# 24.04, which have no 4.0): the build tag webkit41 (chatview/window).
 WEBKIT ?= 4.0
 ifeq ($(WEBKIT),4.1)
-MODFILE = -modfile=$(shell packaging/webkit41 bin/.webkit41)
+TAGS = -tags webkit41
 endif
 
 .PHONY: build up test bench vet fmt dist dist-deb windows dist-windows
 
-# sunoye (daemon and CLI), sunoye-window (one chat window; links WebKit) and
+# sunoye (daemon and CLI), sunoye-window (the chat windows; links WebKit) and
 # sunoye-strength (estimates chosen passwords)
 # go side by side: the daemon runs the programs found beside it.
 build:
-	$(GO) build $(MODFILE) -ldflags "-X main.buildVersion=$(VERSION)" -o bin/ ./cmd/sunoye ./cmd/sunoye-window ./cmd/sunoye-strength
+	$(GO) build $(TAGS) -ldflags "-X main.buildVersion=$(VERSION)" -o bin/ ./cmd/sunoye ./cmd/sunoye-window ./cmd/sunoye-strength
 
 # Release artifacts in dist/ (README, Install).
 dist: dist-deb dist-windows

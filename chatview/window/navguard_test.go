@@ -48,7 +48,7 @@ setTimeout(() => {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	m := newTestManager(t, display)
+	m := newTestManager(t, display, time.Minute)
 	if err := m.Open(t.Context(), "room/482913057", "SunOye — 482913057", func() string { return srv.URL + "/" }); err != nil {
 		t.Fatal(err)
 	}

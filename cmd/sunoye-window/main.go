@@ -1,6 +1,7 @@
-// Command sunoye-window shows one SunOye chat window. The daemon (sunoye
-// up) starts it, one per window, and talks to it over its standard input;
-// people never run it themselves.
+// Command sunoye-window shows SunOye's chat windows. The daemon (sunoye
+// up) starts it when the first window opens, and it hosts every window
+// until the daemon ends it; they talk over its standard input and output.
+// People never run it themselves.
 //
 // It is a binary of its own so that the daemon does not link WebKit (see
 // package chatview/window).
@@ -15,15 +16,24 @@ import (
 )
 
 func main() {
-	url := os.Getenv(chatview.URLEnv)
-	if url == "" || len(os.Args) != 2 {
+	if os.Getenv(window.OneEnv) != "" {
+		// On Windows, one window of the window process (its child).
+		if err := window.ServeOne(os.Stdin); err != nil {
+			fmt.Fprintln(os.Stderr, "sunoye-window:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if os.Getenv(chatview.HostEnv) == "" || len(os.Args) != 1 {
 		fmt.Fprintln(os.Stderr, "sunoye-window: started by the sunoye daemon; use 'sunoye open' instead")
 		os.Exit(2)
 	}
-	// The URL's one-time token is spent on the first load; keep it out of
-	// anything this process starts (the web engine's helpers).
-	os.Unsetenv(chatview.URLEnv)
-	if err := window.Run(url, os.Args[1], os.Stdin); err != nil {
+	os.Unsetenv(chatview.HostEnv)
+	in, out, err := window.Stdio()
+	if err == nil {
+		err = window.Serve(in, out)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sunoye-window:", err)
 		os.Exit(1)
 	}

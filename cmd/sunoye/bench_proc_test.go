@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sunoye/sunoye/internal/testenv"
 )
 
 // What the benchmarks read about processes from Linux's /proc.
@@ -173,34 +175,7 @@ func measureIdle(b *testing.B, window time.Duration, pids ...int) []idle {
 }
 
 // processTree returns pid and all its descendants that are alive now.
-func processTree(pid int) []int {
-	children := make(map[int][]int)
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue // exited meanwhile
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 || i+2 >= len(b) {
-			continue
-		}
-		f := strings.Fields(string(b[i+2:]))
-		if len(f) < 2 {
-			continue
-		}
-		child, err1 := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		parent, err2 := strconv.Atoi(f[1])
-		if err1 == nil && err2 == nil {
-			children[parent] = append(children[parent], child)
-		}
-	}
-	tree := []int{pid}
-	for i := 0; i < len(tree); i++ {
-		tree = append(tree, children[tree[i]]...)
-	}
-	return tree
-}
+func processTree(pid int) []int { return testenv.ProcessTree(pid) }
 
 // treeMemory sums RSS and PSS over pid's process tree, in KiB, and
 // describes each process: its name, RSS and PSS.

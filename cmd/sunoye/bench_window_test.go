@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,32 +19,37 @@ import (
 	"github.com/sunoye/sunoye/web"
 )
 
-// windowSettle is how long a window is left to finish loading before its
-// memory is read.
+// windowSettle is how long windows are left to finish loading before
+// their memory is read.
 const windowSettle = 2 * time.Second
 
-// BenchmarkWindowOpen is a click on a notification, as far as SunOye is
-// concerned: from asking the chat window manager (chatview.Manager, which
-// the daemon uses) for a room's window — a new sunoye-window process, a
+// BenchmarkWindowOpen is a click on a notification (or `sunoye open`), as
+// far as SunOye is concerned: from asking the chat window manager
+// (chatview.Manager, which the daemon uses) for a room's window — a
 // WebKitGTK webview on Xvfb — to the page having fetched the room's
-// history from the chat UI of a real Service. The baseline, in the same
-// iterations, is the same URL opened by a new headless Chromium.
+// history from the chat UI of a real Service.
 //
-// It also reports the memory of each, summed over the process and its
-// children (WebKit's web and network processes; Chromium's renderer,
-// zygotes and utilities): RSS, and PSS, which divides shared pages among
-// the processes that share them and so does not count the libraries
-// twice.
+// It compares, alternating in each iteration, the window process that
+// hosts every window (what the daemon does) with the baseline of one
+// window process per room (what it did before: each room's window its own
+// process, with its own WebKit processes), for three rooms opened one
+// after another. It reports the open times — the first window (cold:
+// the process starts), the next two, one reopened after every window was
+// closed (the process lingering), and the first after a notification
+// pre-warmed the process — and the memory of one and of three rooms'
+// windows, and of the lingering process without a window: PSS, summed
+// over the window processes and their children (WebKit's web and network
+// processes), which divides shared pages among the processes that share
+// them and so does not count the libraries twice.
 //
 //	go test ./cmd/sunoye -run '^$' -bench WindowOpen -benchtime 5x -count 5
 func BenchmarkWindowOpen(b *testing.B) {
 	display := testenv.Xvfb(b)
 	bus := testenv.SessionBus(b)
-	chromium, chromiumFlags := testenv.Chromium(b)
 	windowBin := filepath.Join(filepath.Dir(testenv.Sunoye(b)), "sunoye-window")
-	// The Manager passes its own environment to the windows, and its
-	// standard error, which WebKit's warnings would interleave with the
-	// benchmark's result lines: send those to a file.
+	// The Manager passes its standard error to the window process, whose
+	// WebKit warnings would interleave with the benchmark's result
+	// lines: send those to a file.
 	windowLog, err := os.Create(filepath.Join(b.TempDir(), "windows.log"))
 	if err != nil {
 		b.Fatal(err)
@@ -61,107 +64,157 @@ func BenchmarkWindowOpen(b *testing.B) {
 	m := testenv.StartMosquitto(b)
 	dsn := testenv.MariaDB(b)
 	asha, bilal := benchService(b, m.URL(), dsn, "Asha"), benchService(b, m.URL(), dsn, "Bilal")
-	inv, err := asha.Create(b.Context(), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err = bilal.Join(b.Context(), inv.Room, inv.Password); err != nil {
-		b.Fatal(err)
-	}
-	// A conversation to show: 30 messages in Asha's history.
+	// Three rooms, each with a conversation to show: 30 messages in
+	// Asha's history.
+	var ids []rooms.ID
 	events, cancel := asha.Subscribe(1024)
-	for i := range 30 {
-		if _, err := bilal.Send(b.Context(), inv.Room, fmt.Sprintf("message %d of the conversation so far", i)); err != nil {
+	for range 3 {
+		inv, err := asha.Create(b.Context(), "")
+		if err != nil {
 			b.Fatal(err)
 		}
+		if err = bilal.Join(b.Context(), inv.Room, inv.Password); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, inv.Room)
+		for i := range 30 {
+			if _, err := bilal.Send(b.Context(), inv.Room, fmt.Sprintf("message %d of the conversation so far", i)); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
-	for got := 0; got < 30; {
+	for got := 0; got < 90; {
 		if e := <-events; e.Kind == rooms.EventMessage {
 			got++
 		}
 	}
 	cancel()
+	ui, fetched := observedUI(b, asha, ids...)
 
-	ui, fetched := observedUI(b, asha, inv.Room)
-	launch := func() string { return ui.launchURL(web.RoomView(inv.Room)) }
+	newManager := func() *chatview.Manager {
+		return chatview.NewManager(chatview.Options{Command: []string{windowBin}, Origin: ui.origin, Linger: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	}
+	closeManager := func(m *chatview.Manager) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		m.Close(ctx)
+	}
+	// open opens room i's window and returns how long it took to show.
+	open := func(m *chatview.Manager, i int) time.Duration {
+		id := ids[i]
+		fetched[id].drain()
+		start := time.Now()
+		launch := func() string { return ui.launchURL(web.RoomView(id)) }
+		if err := m.Open(context.Background(), "room/"+string(id), "Room "+string(id)+" — SunOye", launch); err != nil {
+			b.Fatal(err)
+		}
+		return fetched[id].wait(b).Sub(start)
+	}
+	var logged bool
+	memory := func(ms ...*chatview.Manager) (pssKiB int64) {
+		time.Sleep(windowSettle)
+		for _, m := range ms {
+			_, pss, names := treeMemory(m.PID())
+			pssKiB += pss
+			logOnce(b, &logged, "window processes (one room): %v", names)
+		}
+		return pssKiB
+	}
 
 	type result struct {
-		open           time.Duration
-		rssKiB, pssKiB int64
+		first, reopen, prewarmed time.Duration
+		next                     []time.Duration
+		pss1, pss3, pssIdle      int64 // KiB
 	}
-	var loggedWebview, loggedChromium bool
-	webview := func(b *testing.B) result {
-		mgr := chatview.NewManager(chatview.Options{Command: []string{windowBin}, Logger: slog.New(slog.DiscardHandler)})
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			mgr.Close(ctx)
-		}()
-		fetched.drain()
-		start := time.Now()
-		if err := mgr.Open(context.Background(), "room/"+string(inv.Room), "SunOye — room "+string(inv.Room), launch); err != nil {
-			b.Fatal(err)
+	shared := func() (r result) {
+		m := newManager()
+		defer closeManager(m)
+		r.first = open(m, 0)
+		r.pss1 = memory(m)
+		r.next = []time.Duration{open(m, 1), open(m, 2)}
+		r.pss3 = memory(m)
+		// Closed, every one: the process lingers, and a window opens
+		// in it again.
+		// (A window may show a moment after its page fetched the
+		// history: close what is open until nothing is.)
+		for deadline := time.Now().Add(30 * time.Second); len(m.Windows()) > 0; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("windows still open after closing them: %v", m.Windows())
+			}
+			for _, key := range m.Windows() {
+				for _, w := range testenv.Windows(b, display, "^Room "+strings.TrimPrefix(key, "room/")) {
+					testenv.CloseWindow(b, display, w)
+				}
+			}
 		}
-		r := result{open: fetched.wait(b).Sub(start)}
-		b.StopTimer()
-		defer b.StartTimer()
-		time.Sleep(windowSettle)
-		pid := childNamed(b, "sunoye-window")
-		var names []string
-		r.rssKiB, r.pssKiB, names = treeMemory(pid)
-		logOnce(b, &loggedWebview, "webview processes: %v", names)
+		r.pssIdle = memory(m)
+		r.reopen = open(m, 0)
 		return r
 	}
-	headless := func(b *testing.B) result {
-		cmd := exec.Command(chromium, append(chromiumFlags, launch())...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to end its helpers with it
-		fetched.drain()
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
+	perRoom := func() (r result) {
+		ms := []*chatview.Manager{newManager(), newManager(), newManager()}
+		for _, m := range ms {
+			defer closeManager(m)
+		}
+		r.first = open(ms[0], 0)
+		r.pss1 = memory(ms[0])
+		r.next = []time.Duration{open(ms[1], 1), open(ms[2], 2)}
+		r.pss3 = memory(ms...)
+		return r
+	}
+	prewarmed := func() time.Duration {
+		m := newManager()
+		defer closeManager(m)
+		if err := m.Prewarm(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		defer func() {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			cmd.Wait()
-		}()
-		r := result{open: fetched.wait(b).Sub(start)}
-		b.StopTimer()
-		defer b.StartTimer()
-		time.Sleep(windowSettle)
-		var names []string
-		r.rssKiB, r.pssKiB, names = treeMemory(cmd.Process.Pid)
-		logOnce(b, &loggedChromium, "chromium processes: %v", names)
-		return r
+		time.Sleep(windowSettle) // a notification is read before it is clicked
+		return open(m, 0)
 	}
 
-	// Warm-up: the first start of each reads its libraries from disk.
-	webview(b)
-	headless(b)
-	var opens [2][]time.Duration
-	var rss, pss [2][]time.Duration // KiB, kept as Durations for percentile
+	// Warm-up: the first start reads the libraries from disk.
+	perRoom()
+	var sh, pr []result
+	var pre []time.Duration
 	n := 0
 	for b.Loop() {
-		for k := range 2 {
-			i := (n + k) % 2
-			var r result
-			if i == 0 {
-				r = webview(b)
-			} else {
-				r = headless(b)
-			}
-			opens[i] = append(opens[i], r.open)
-			rss[i] = append(rss[i], time.Duration(r.rssKiB))
-			pss[i] = append(pss[i], time.Duration(r.pssKiB))
+		if n%2 == 0 {
+			sh, pr = append(sh, shared()), append(pr, perRoom())
+		} else {
+			pr, sh = append(pr, perRoom()), append(sh, shared())
 		}
+		pre = append(pre, prewarmed())
 		n++
 	}
 	b.StopTimer()
-	for i, name := range []string{"webview", "chromium"} {
-		b.ReportMetric(float64(percentile(opens[i], 50).Microseconds())/1000, name+"-open-p50-ms")
-		b.ReportMetric(float64(percentile(rss[i], 50))/1024, name+"-rss-MB")
-		b.ReportMetric(float64(percentile(pss[i], 50))/1024, name+"-pss-MB")
+	med := func(rs []result, f func(result) []time.Duration) time.Duration {
+		var all []time.Duration
+		for _, r := range rs {
+			all = append(all, f(r)...)
+		}
+		return percentile(all, 50)
 	}
-	b.ReportMetric(ratio(percentile(opens[0], 50), percentile(opens[1], 50)), "webview/chromium-open")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	mb := func(d time.Duration) float64 { return float64(d) / 1024 } // KiB kept as Durations
+	one := func(f func(result) time.Duration) func(result) []time.Duration {
+		return func(r result) []time.Duration { return []time.Duration{f(r)} }
+	}
+	first, next := one(func(r result) time.Duration { return r.first }), func(r result) []time.Duration { return r.next }
+	pss1, pss3 := one(func(r result) time.Duration { return time.Duration(r.pss1) }), one(func(r result) time.Duration { return time.Duration(r.pss3) })
+	b.ReportMetric(ms(med(sh, first)), "shared-first-ms")
+	b.ReportMetric(ms(med(sh, next)), "shared-next-ms")
+	b.ReportMetric(ms(med(sh, one(func(r result) time.Duration { return r.reopen }))), "shared-reopen-ms")
+	b.ReportMetric(ms(percentile(pre, 50)), "prewarmed-first-ms")
+	b.ReportMetric(ms(med(pr, first)), "perroom-first-ms")
+	b.ReportMetric(ms(med(pr, next)), "perroom-next-ms")
+	b.ReportMetric(mb(med(sh, pss1)), "shared-1room-pss-MB")
+	b.ReportMetric(mb(med(sh, pss3)), "shared-3rooms-pss-MB")
+	b.ReportMetric(mb(med(sh, one(func(r result) time.Duration { return time.Duration(r.pssIdle) }))), "shared-0rooms-pss-MB")
+	b.ReportMetric(mb(med(pr, pss1)), "perroom-1room-pss-MB")
+	b.ReportMetric(mb(med(pr, pss3)), "perroom-3rooms-pss-MB")
+	b.ReportMetric(ratio(med(sh, next), med(pr, next)), "shared/perroom-next")
+	b.ReportMetric(ratio(med(sh, pss3), med(sh, pss1)), "shared-3/1-pss")
+	b.ReportMetric(ratio(med(pr, pss3), med(pr, pss1)), "perroom-3/1-pss")
 }
 
 // uiUnderTest is the chat UI of a Service, served behind a reverse proxy
@@ -207,8 +260,8 @@ func (f fetches) wait(b *testing.B) time.Time {
 // observedUI serves svc's chat UI, and in front of it a proxy that
 // forwards everything as if it had been sent to the UI itself (its Host
 // and Origin checks see their own origin) and stamps every successful GET
-// of room's messages.
-func observedUI(b *testing.B, svc *rooms.Service, room rooms.ID) (uiUnderTest, fetches) {
+// of each room's messages.
+func observedUI(b *testing.B, svc *rooms.Service, ids ...rooms.ID) (uiUnderTest, map[rooms.ID]fetches) {
 	b.Helper()
 	log := slog.New(slog.DiscardHandler)
 	api := web.NewServer(svc, web.Info{Version: "bench"}, log)
@@ -223,14 +276,18 @@ func observedUI(b *testing.B, svc *rooms.Service, room rooms.ID) (uiUnderTest, f
 
 	proxy := testenv.SameOriginProxy(b, ui.Origin())
 	proxy.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
-	got := make(fetches, 16)
-	history := "/v1/rooms/" + string(room) + "/messages"
+	got := make(map[rooms.ID]fetches)
+	history := make(map[string]fetches)
+	for _, id := range ids {
+		got[id] = make(fetches, 16)
+		history["/v1/rooms/"+string(id)+"/messages"] = got[id]
+	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		proxy.ServeHTTP(sw, r)
-		if r.Method == http.MethodGet && r.URL.Path == history && sw.status == http.StatusOK {
+		if f := history[r.URL.Path]; f != nil && r.Method == http.MethodGet && sw.status == http.StatusOK {
 			select {
-			case got <- time.Now():
+			case f <- time.Now():
 			default: // nobody waits for this one; never block the handler
 			}
 		}
@@ -267,20 +324,99 @@ func logOnce(b *testing.B, done *bool, format string, args ...any) {
 	}
 }
 
-// childNamed returns the pid of this process's child called name.
-func childNamed(b *testing.B, name string) int {
-	b.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		for _, pid := range processTree(os.Getpid())[1:] {
-			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-			if strings.TrimSpace(string(comm)) == name {
-				return pid
+// BenchmarkDaemonWindows is the chat windows as the command line meets
+// them, on a real daemon (not headless) on Xvfb: `sunoye open` until the
+// room's window is on the screen (mapped), cold (no window process), for
+// a second room while the first is open, and for a room reopened while
+// the window process lingers with no window; and what the idle daemon
+// costs (PSS of the daemon and its children) with no window process, with
+// one lingering, and after the linger (3 s here) ended it. The baseline
+// of the memory ratio is the daemon without a window process.
+//
+//	go test ./cmd/sunoye -run '^$' -bench DaemonWindows -benchtime 5x -count 5
+func BenchmarkDaemonWindows(b *testing.B) {
+	display := testenv.Xvfb(b)
+	bus := testenv.SessionBus(b)
+	const linger = 3 * time.Second
+	d := testenv.StartDaemon(b, testenv.DaemonConfig{
+		Broker: fmt.Sprintf("embedded://127.0.0.1:%d", testenv.FreePort(b)),
+		DB:     "sqlite://" + filepath.Join(b.TempDir(), "registry.db"),
+		Name:   "Asha", Args: []string{}, // not headless
+		Env: []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + bus, "NO_AT_BRIDGE=1",
+			lingerEnv + "=" + linger.String()},
+	})
+	var rooms []string
+	for range 2 {
+		r := d.Run(b, "create", "--json")
+		var inv web.InviteJSON
+		if err := json.Unmarshal([]byte(r.Stdout), &inv); r.Code != 0 || err != nil {
+			b.Fatalf("create: %d %v %s", r.Code, err, r.Stderr)
+		}
+		rooms = append(rooms, inv.Room)
+	}
+	title := func(room string) string { return "^Room " + room }
+	until := func(what string, ok func() bool) {
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatalf("timed out waiting for %s", what)
 			}
 		}
-		if time.Now().After(deadline) {
-			b.Fatal(errors.New("no process " + name + " among this process's children"))
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	// open runs `sunoye open ROOM` and returns how long until its window
+	// is on the screen.
+	open := func(room string) time.Duration {
+		start := time.Now()
+		if r := d.Run(b, "open", room); r.Code != 0 {
+			b.Fatalf("sunoye open: %d %s", r.Code, r.Stderr)
+		}
+		until("the window of room "+room, func() bool { return len(testenv.Windows(b, display, title(room))) == 1 })
+		return time.Since(start)
+	}
+	closeAll := func() {
+		for _, r := range rooms {
+			for _, w := range testenv.Windows(b, display, title(r)) {
+				testenv.CloseWindow(b, display, w)
+			}
+		}
+		until("the windows to close", func() bool {
+			return len(testenv.Windows(b, display, title(rooms[0]))) == 0 && len(testenv.Windows(b, display, title(rooms[1]))) == 0
+		})
+	}
+	windowProcess := func() bool {
+		for _, pid := range processTree(d.PID())[1:] {
+			if testenv.ProcessName(pid) == "sunoye-window" {
+				return true
+			}
+		}
+		return false
+	}
+	pss := func() time.Duration { // KiB, as a Duration for percentile
+		time.Sleep(windowSettle)
+		_, p, _ := treeMemory(d.PID())
+		return time.Duration(p)
+	}
+
+	var cold, next, reopen, alone, lingering, after []time.Duration
+	for b.Loop() {
+		until("no window process", func() bool { return !windowProcess() })
+		alone = append(alone, pss())
+		cold = append(cold, open(rooms[0]))
+		next = append(next, open(rooms[1]))
+		closeAll()
+		lingering = append(lingering, pss())
+		reopen = append(reopen, open(rooms[0]))
+		closeAll()
+		until("the window process to linger out", func() bool { return !windowProcess() })
+		after = append(after, pss())
+	}
+	b.StopTimer()
+	ms := func(ds []time.Duration) float64 { return float64(percentile(ds, 50).Microseconds()) / 1000 }
+	mb := func(ds []time.Duration) float64 { return float64(percentile(ds, 50)) / 1024 }
+	b.ReportMetric(ms(cold), "open-cold-ms")
+	b.ReportMetric(ms(next), "open-next-ms")
+	b.ReportMetric(ms(reopen), "open-lingering-ms")
+	b.ReportMetric(mb(alone), "daemon-pss-MB")
+	b.ReportMetric(mb(lingering), "daemon+lingering-pss-MB")
+	b.ReportMetric(mb(after), "daemon-after-linger-pss-MB")
+	b.ReportMetric(ratio(percentile(lingering, 50), percentile(alone, 50)), "lingering/alone-pss")
 }

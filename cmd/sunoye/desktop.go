@@ -49,7 +49,10 @@ func startUI(ctx context.Context, svc *rooms.Service, api *web.Server, st settin
 	}
 	d := &desktop{
 		svc: svc, ui: ui, log: log,
-		windows: chatview.NewManager(chatview.Options{Command: win, Logger: log.With("component", "windows")}),
+		windows: chatview.NewManager(chatview.Options{
+			Command: win, Logger: log.With("component", "windows"),
+			Origin: ui.Origin(), Linger: windowLinger(log),
+		}),
 	}
 	api.SetOpener(d.open)
 	api.SetLauncher(ui.LaunchURL)
@@ -57,22 +60,23 @@ func startUI(ctx context.Context, svc *rooms.Service, api *web.Server, st settin
 }
 
 // open shows view in its window: one window per room (its quick-reply
-// and full views share it), one per form.
+// and full views share it), one per form. A title names what the window
+// shows, then the application, as desktops list windows.
 func (d *desktop) open(ctx context.Context, v web.View) error {
 	key, title := v.String(), "SunOye"
 	switch v.Kind {
 	case web.ViewRoom, web.ViewQuick:
-		key, title = "room/"+string(v.Room), "SunOye — room "+string(v.Room)
+		key, title = "room/"+string(v.Room), "Room "+string(v.Room)+" — SunOye"
 	case web.ViewLeave:
 		// A window of its own: the room's, if open, would only come to
 		// the front, without the question.
-		title = "SunOye — leave room " + string(v.Room)
+		title = "Leave room " + string(v.Room) + "? — SunOye"
 	case web.ViewCreate:
-		title = "SunOye — create a room"
+		title = "Create a room — SunOye"
 	case web.ViewJoin:
-		title = "SunOye — join a room"
+		title = "Join a room — SunOye"
 	case web.ViewSettings:
-		title = "SunOye — settings"
+		title = "Settings — SunOye"
 	}
 	err := d.windows.Open(ctx, key, title, func() string { return d.ui.LaunchURL(v) })
 	if errors.Is(err, chatview.ErrNoDisplay) {
@@ -119,11 +123,33 @@ func (d *desktop) startNotifier(ctx context.Context) (stop func()) {
 		d.log.Warn("notifications off", "err", err)
 		return func() {}
 	}
-	d.svc.SetNotifier(nf)
+	d.svc.SetNotifier(prewarming{nf, d.windows, d.log})
 	return func() {
 		d.svc.SetNotifier(nil)
 		nf.Close()
 	}
+}
+
+// prewarming starts the window process when a notification is shown, so
+// that its click finds it ready (the window then shows in a fraction of
+// the time of a cold start); without a click it goes again after its
+// linger. Embedding keeps the Notifier's Withdraw.
+type prewarming struct {
+	*notifier.Notifier
+	windows *chatview.Manager
+	log     *slog.Logger
+}
+
+func (p prewarming) Notify(ctx context.Context, n rooms.Notification) error {
+	err := p.Notifier.Notify(ctx, n)
+	if err == nil {
+		go func() {
+			if err := p.windows.Prewarm(context.Background()); err != nil {
+				p.log.Warn("start the window process", "err", err)
+			}
+		}()
+	}
+	return err
 }
 
 // runTray shows the tray icon until ctx ends; Quit cancels the daemon.
@@ -144,6 +170,24 @@ func (d *desktop) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), windowsCloseTimeout)
 	defer cancel()
 	d.windows.Close(ctx)
+}
+
+// lingerEnv sets how long the window process stays after its last window
+// closed (a Go duration, e.g. 30s); default chatview.DefaultLinger. Tests
+// shorten it.
+const lingerEnv = "SUNOYE_WINDOW_LINGER"
+
+func windowLinger(log *slog.Logger) time.Duration {
+	v := os.Getenv(lingerEnv)
+	if v == "" {
+		return chatview.DefaultLinger
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		log.Warn("$"+lingerEnv+" is not a positive duration; using the default", "value", v, "default", chatview.DefaultLinger)
+		return chatview.DefaultLinger
+	}
+	return d
 }
 
 // windowProgram is the window binary, installed beside sunoye.

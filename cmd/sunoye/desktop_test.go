@@ -5,6 +5,7 @@ import (
 	"image"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,17 +115,32 @@ func TestDesktop(t *testing.T) {
 	must(t, asha, "dnd", "off")
 	nextIsMarker("do not disturb")
 
-	// Clicking the notification opens the room's window.
+	// The notifications started the window process, so that their
+	// click finds it ready.
+	eventually(t, 30*time.Second, func() error {
+		for _, pid := range processTree(asha.PID())[1:] {
+			if testenv.ProcessName(pid) == "sunoye-window" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no window process after a notification")
+	})
+
+	// Clicking the notification opens the room's window, titled with
+	// the room.
 	last := notes.Calls()[len(notes.Calls())-1]
 	notes.Invoke(last.ID, "default")
 	var win string
 	eventually(t, 30*time.Second, func() error {
-		out, err := xdotool("search", "--name", "room "+inv.Room).Output()
-		if f := strings.Fields(string(out)); err == nil && len(f) == 1 {
-			win = f[0]
+		ids := testenv.Windows(t, display, "^Room "+inv.Room)
+		if len(ids) == 1 {
+			win = strconv.FormatUint(uint64(ids[0]), 10)
+			if title := testenv.WindowTitle(t, display, ids[0]); title != "Room "+inv.Room+" — SunOye" {
+				t.Errorf("the room's window is titled %q", title)
+			}
 			return nil
 		}
-		return fmt.Errorf("no window for room %s (%v, %q)\n%s", inv.Room, err, out, tail(asha.Log(), 10))
+		return fmt.Errorf("%d windows for room %s\n%s", len(ids), inv.Room, tail(asha.Log(), 10))
 	})
 	eventually(t, 30*time.Second, func() error {
 		img := testenv.Screenshot(t, display, "desktop-window")
@@ -154,15 +170,26 @@ func TestDesktop(t *testing.T) {
 		return fmt.Errorf("Bilal did not get the reply typed into the window: %q", texts(history(t, bilal, inv.Room)))
 	})
 
-	// Closing the window does not leave the room, and the room's window
-	// opens again from the command line. (Xvfb has no window manager to
-	// send the close request; killing the window's X client ends the
-	// window process, as closing it does.)
-	if out, err := xdotool("windowkill", win).CombinedOutput(); err != nil {
-		t.Fatalf("xdotool windowkill: %v %s", err, out)
+	// Closing the window (its close button) does not leave the room,
+	// and the room's window opens again from the command line, in the
+	// same window process.
+	windowProcs := func() []int {
+		var pids []int
+		for _, pid := range processTree(asha.PID())[1:] {
+			if testenv.ProcessName(pid) == "sunoye-window" {
+				pids = append(pids, pid)
+			}
+		}
+		return pids
 	}
+	host := windowProcs()
+	if len(host) != 1 {
+		t.Fatalf("window processes: %v, want one", host)
+	}
+	id, _ := strconv.ParseUint(win, 10, 32)
+	testenv.CloseWindow(t, display, uint32(id))
 	eventually(t, 20*time.Second, func() error {
-		if out, _ := xdotool("search", "--name", "room "+inv.Room).Output(); len(strings.Fields(string(out))) != 0 {
+		if ids := testenv.Windows(t, display, "^Room "+inv.Room); len(ids) != 0 {
 			return fmt.Errorf("the window is still there")
 		}
 		return nil
@@ -170,25 +197,16 @@ func TestDesktop(t *testing.T) {
 	if _, ok := findRoom(roomsJSON(t, asha), inv.Room); !ok {
 		t.Fatal("closing the window left the room")
 	}
-	// The X window goes first, the window's process a moment later: until
-	// the daemon has reaped it, the room's window counts as open, and
-	// `sunoye open` would bring that one to the front. A person does not
-	// click that fast; wait for it, as they do.
-	eventually(t, 20*time.Second, func() error {
-		for _, pid := range processTree(asha.PID())[1:] {
-			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "sunoye-window" {
-				return fmt.Errorf("the window's process %d is still there", pid)
-			}
-		}
-		return nil
-	})
 	must(t, asha, "open", inv.Room)
 	eventually(t, 30*time.Second, func() error {
-		if out, _ := xdotool("search", "--name", "room "+inv.Room).Output(); len(strings.Fields(string(out))) != 1 {
+		if ids := testenv.Windows(t, display, "^Room "+inv.Room); len(ids) != 1 {
 			return fmt.Errorf("sunoye open did not bring the window back")
 		}
 		return nil
 	})
+	if again := windowProcs(); len(again) != 1 || again[0] != host[0] {
+		t.Errorf("window processes after reopening: %v, want the same one, %v", again, host)
+	}
 
 	// The tray's Leave on a room Asha is alone in asks first, in a window
 	// of its own, and leaves nothing by itself.
@@ -199,7 +217,7 @@ func TestDesktop(t *testing.T) {
 	}).Find(lone.Room, "Leave")
 	menu.Click(t, leave.ID)
 	eventually(t, 30*time.Second, func() error {
-		if out, _ := xdotool("search", "--name", "leave room "+lone.Room).Output(); len(strings.Fields(string(out))) != 1 {
+		if out, _ := xdotool("search", "--name", "^Leave room "+lone.Room).Output(); len(strings.Fields(string(out))) != 1 {
 			return fmt.Errorf("no window asking to leave room %s\n%s", lone.Room, tail(asha.Log(), 10))
 		}
 		return nil

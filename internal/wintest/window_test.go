@@ -2,6 +2,7 @@ package wintest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,8 +34,15 @@ func TestWindowWithoutWebView2OpensTheBrowser(t *testing.T) {
 	const url = "http://127.0.0.1:9/#launch=ONE-TIME-TOKEN"
 	ctx, cancel := context.WithTimeout(t.Context(), within)
 	defer cancel()
-	cmd := w.Command(ctx, filepath.Join(bin, "sunoye-window.exe"), "SunOye — room 1")
-	cmd.Env = append(cmd.Env, chatview.URLEnv+"="+url)
+	// As the daemon starts it: the window process, asked for one window
+	// on its standard input, which then ends (the process with it).
+	cmd := w.Command(ctx, filepath.Join(bin, "sunoye-window.exe"))
+	cmd.Env = append(cmd.Env, chatview.HostEnv+"=1")
+	open, err := json.Marshal(chatview.Command{Op: chatview.OpOpen, ID: 1, Key: "room/1", Title: "Room 1 — SunOye", URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = strings.NewReader(string(open) + "\n")
 	cmd.WaitDelay = time.Second
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
