@@ -415,3 +415,51 @@ func TestFileRestartMidFile(t *testing.T) {
 		t.Errorf("shown %q", got)
 	}
 }
+
+// A file's header that waits in the room's pipeline (packets queued
+// behind it) is handled before its pieces, which are larger than any
+// other payload and come after it: they take their turn too. (They once
+// skipped the pipeline, as payloads too large to open: a piece handled
+// before its header was refused as an orphan, and the file was lost.)
+func TestFilePiecesWaitForTheirHeader(t *testing.T) {
+	fx := newFileFixture(t)
+	data := pngBytes(t, 3*pieceBytes)
+	seal1 := func(b body) Packet {
+		p, err := seal(fx.r.aead, fx.r.topics.messages, fx.bilal, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.sent.Add(1)
+		return Packet{Topic: fx.r.topics.messages, Payload: p}
+	}
+	h := seal1(fx.header("f1", data, nil))
+	ps := pieces("f1", data)
+	var pkts []Packet
+	for _, p := range ps {
+		pkts = append(pkts, seal1(p))
+	}
+	ack := func() { fx.acked.Add(1) }
+	// Work ahead of the header in the pipeline: payloads that do not
+	// open (a hostile member's, say), the largest a message may be.
+	const ahead = 200
+	for range ahead {
+		junk := make([]byte, MaxPayloadBytes)
+		rand.Read(junk)
+		fx.sent.Add(1)
+		fx.svc.deliverBehind(fx.r, Packet{Topic: fx.r.topics.messages, Payload: junk}, ack)
+	}
+	fx.svc.deliverBehind(fx.r, h, ack)
+	for i, p := range pkts {
+		if i < len(pkts)-1 {
+			fx.svc.deliverBehind(fx.r, p, ack)
+		} else {
+			fx.svc.deliver(fx.r, p, ack) // the last: nothing behind it
+		}
+	}
+	waitFor(t, "the file shown", func() bool { return len(fx.shown()) > 0 })
+	fx.want("f1")
+	waitFor(t, "every payload acknowledged", func() bool { return fx.acked.Load() == fx.sent.Load() })
+	if r, d := fx.counts(); r != ahead || d != 0 {
+		t.Errorf("rejected %d (want the %d ahead), dropped %d", r, ahead, d)
+	}
+}

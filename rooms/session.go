@@ -233,10 +233,12 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 		s.handle(r, in, true)
 		return
 	}
-	if len(p.Payload) > MaxPayloadBytes {
+	if len(p.Payload) > maxPiecePayload {
 		// Too large to open, whatever its place: rejected now rather than
 		// held in the pipeline, whose memory stays bounded by
-		// pipelineLen × MaxPayloadBytes (a flood of 1 MiB blobs).
+		// pipelineLen × maxPiecePayload (a flood of 1 MiB blobs). Not at
+		// MaxPayloadBytes: a file's pieces are larger, and must be
+		// handled in their turn, after their file's header.
 		s.handle(r, in, false)
 		return
 	}
