@@ -125,7 +125,7 @@ func (c *conversation) stopBeats() {
 func (c *conversation) waitBeats(t *testing.T, t0 time.Time) {
 	t.Helper()
 	for i := range c.hb {
-		waitFor(t, 60*time.Second, func() error {
+		testenv.Eventually(t, 60*time.Second, func() error {
 			if n := len(c.hb[i].since(t0)); n < 3 {
 				return fmt.Errorf("member %d: %d heartbeats since %v", i, n, t0.Format(time.TimeOnly))
 			}
@@ -215,22 +215,6 @@ func TestGaleraFailover(t *testing.T) {
 	}
 	if _, _, err := regs[0].Lookup(ctx, rec.ID); err != nil && !errors.Is(err, rooms.ErrNoSuchRoom) {
 		t.Errorf("A after the kill: %v", err)
-	}
-}
-
-// waitFor polls f until it returns nil, or fails the test after within.
-func waitFor(t *testing.T, within time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", within, err)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

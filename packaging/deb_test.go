@@ -186,7 +186,7 @@ func chat(t *testing.T, sunoye string) {
 	var pid string
 	// WebKit maps its first window slowly on a loaded machine (over a
 	// minute seen at a load of 20 on 2 cores).
-	eventually(t, 2*time.Minute, func() error {
+	testenv.Eventually(t, 2*time.Minute, func() error {
 		cmd := exec.Command(xdotool, "search", "--name", "room "+inv.Room, "getwindowpid")
 		cmd.Env = append(os.Environ(), "DISPLAY="+display)
 		out, err := cmd.Output()
@@ -288,19 +288,4 @@ func mustEnv(t *testing.T, d *testenv.Daemon, env []string, args ...string) test
 		t.Fatalf("sunoye %v: exit %d\n%s%s", args, r.Code, r.Stdout, r.Stderr)
 	}
 	return r
-}
-
-func eventually(t *testing.T, within time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

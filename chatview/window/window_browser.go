@@ -7,28 +7,7 @@ import "github.com/sunoye/sunoye/chatview"
 // Native is false: windows are browser tabs.
 const Native = false
 
-// Without a webview the browser is the window: the "toolkit" is a queue
-// of functions run by uiRun.
-var (
-	queue = make(chan func(), 64)
-	quit  = make(chan struct{})
-)
-
-func uiInit() error { return nil }
-
-func uiRun() {
-	for {
-		select {
-		case f := <-queue:
-			f()
-		case <-quit:
-			return
-		}
-	}
-}
-
-func uiQuit()       { close(quit) }
-func uiDo(f func()) { queue <- f }
+// Without a webview the browser is the window (the loop: queueloop.go).
 
 type uiWindow = *tab
 

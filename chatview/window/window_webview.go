@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sync"
 
 	webview "github.com/webview/webview_go"
 )
@@ -78,29 +77,8 @@ func ServeOne(in io.Reader) error {
 	return nil
 }
 
-// The toolkit of Serve on Windows is a queue of functions run by uiRun;
-// the windows are child processes.
-var (
-	queue    = make(chan func(), 64)
-	quit     = make(chan struct{})
-	quitOnce sync.Once
-)
+// Serve's loop on Windows: queueloop.go.
 
-func uiInit() error { return nil }
-
-func uiRun() {
-	for {
-		select {
-		case f := <-queue:
-			f()
-		case <-quit:
-			return
-		}
-	}
-}
-
-func uiQuit()       { quitOnce.Do(func() { close(quit) }) }
-func uiDo(f func()) { queue <- f }
 func uiWarm(string) {}
 func uiRecycle()    {}
 

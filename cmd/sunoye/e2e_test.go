@@ -207,17 +207,7 @@ func waitHistory(t *testing.T, d *testenv.Daemon, room string, want ...string) {
 // eventually retries f until it returns nil or the deadline passes.
 func eventually(t *testing.T, within time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", within, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, within, f)
 }
 
 func closedPort(t *testing.T) string {
