@@ -70,6 +70,19 @@ static gboolean window_decide(WebKitWebView *v, WebKitPolicyDecision *d, WebKitP
 	}
 }
 
+// anchor_decide keeps the anchor on the origin too; its new windows (the
+// chat windows, opened by our script) must be of the origin as well.
+static gboolean anchor_decide(WebKitWebView *v, WebKitPolicyDecision *d, WebKitPolicyDecisionType type, gpointer _) {
+	if (type != WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION && type != WEBKIT_POLICY_DECISION_TYPE_NEW_WINDOW_ACTION)
+		return FALSE;
+	WebKitNavigationAction *a = webkit_navigation_policy_decision_get_navigation_action(WEBKIT_NAVIGATION_POLICY_DECISION(d));
+	const char *uri = webkit_uri_request_get_uri(webkit_navigation_action_get_request(a));
+	if (uri && (same_origin(uri) || (type == WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION && strcmp(uri, "about:blank") == 0)))
+		return FALSE;
+	webkit_policy_decision_ignore(d);
+	return TRUE;
+}
+
 static gboolean do_idle(gpointer f) {
 	sunoyeDo((uintptr_t)f);
 	return G_SOURCE_REMOVE;
@@ -127,6 +140,7 @@ int sunoye_init(void) {
 	g_signal_connect(anchor, "load-failed", G_CALLBACK(anchor_load_failed), NULL);
 	g_signal_connect(anchor, "web-process-terminated", G_CALLBACK(anchor_terminated), NULL);
 	g_signal_connect(anchor, "create", G_CALLBACK(anchor_create), NULL);
+	g_signal_connect(anchor, "decide-policy", G_CALLBACK(anchor_decide), NULL);
 	return 1;
 }
 
