@@ -42,9 +42,10 @@ type session struct {
 	// Deliver: queued, or being delivered. While it is 0 a packet may be
 	// delivered on Paho's goroutine (see onMessage).
 	pending atomic.Int64
-	// inlineEnd is when the last packet delivered on Paho's goroutine was
-	// through Deliver; only that goroutine uses it.
-	inlineEnd time.Time
+	// inlineEnd is when (Unix ns) the last packet delivered on Paho's
+	// goroutine was through Deliver. (Atomic: after a reconnection, Paho's
+	// next router goroutine takes over.)
+	inlineEnd atomic.Int64
 	// trying is the node Paho dials, node the one the session is (or was
 	// last) connected to: with a broker list, Paho says which it tries,
 	// not which answered.
@@ -154,10 +155,10 @@ func (s *session) onMessage(_ mqtt.Client, m mqtt.Message) {
 	if s.pending.CompareAndSwap(0, 1) {
 		// Nothing queued, nothing in Deliver: deliverLoop is idle, and only
 		// this goroutine queues, so nothing can overtake this packet.
-		if time.Since(s.inlineEnd) > burstGap {
+		if time.Now().UnixNano()-s.inlineEnd.Load() > int64(burstGap) {
 			p.Inline = true
 			s.cfg.Deliver(p, m.Ack)
-			s.inlineEnd = time.Now()
+			s.inlineEnd.Store(time.Now().UnixNano())
 			s.pending.Add(-1)
 			return
 		}
