@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,6 +86,27 @@ func (r receipts) last(b *testing.B, n int) time.Time {
 // Its payload is the size of a SunOye payload of stackText, so that the
 // broker and the network carry the same bytes.
 func pahoStack(b *testing.B, broker string, qos byte) stack {
+	return rawStack(b, broker, qos, nil)
+}
+
+// wireStack is raw Paho at QoS 1 carrying SunOye's wire format: each
+// message sealed as Service.Send seals it (JSON, Ed25519, XChaCha20-
+// Poly1305) before the publish, and opened as a receiver opens it on
+// receipt, before it counts as received: MQTT plus the wire format, and
+// nothing else of SunOye's receive path (no marks, no history, no events).
+func wireStack(b *testing.B, broker string) stack {
+	b.Helper()
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	key, err := rooms.KeyFromBytes(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rawStack(b, broker, 1, rooms.NewForger(key, rooms.NewIdentity(), "Asha"))
+}
+
+// rawStack is pahoStack, or wireStack with wire.
+func rawStack(b *testing.B, broker string, qos byte, wire *rooms.Forger) stack {
 	b.Helper()
 	topic := "bench/raw/" + randHex()
 	got := newReceipts()
@@ -100,7 +122,14 @@ func pahoStack(b *testing.B, broker string, qos byte) stack {
 	}
 	subscribed := make(chan error, 1)
 	connect("bench-raw-sub-"+randHex(), func(c mqtt.Client) {
-		tok := c.Subscribe(topic, qos, func(mqtt.Client, mqtt.Message) { got <- time.Now() })
+		tok := c.Subscribe(topic, qos, func(_ mqtt.Client, m mqtt.Message) {
+			if wire != nil {
+				if _, _, err := wire.Open(m.Payload()); err != nil {
+					panic(fmt.Sprintf("open a sealed payload: %v", err)) // not on the benchmark's goroutine
+				}
+			}
+			got <- time.Now()
+		})
 		tok.Wait()
 		subscribed <- tok.Error()
 	})
@@ -114,11 +143,22 @@ func pahoStack(b *testing.B, broker string, qos byte) stack {
 			b.Fatalf("paho publish: %v", tok.Error())
 		}
 	}
+	name := fmt.Sprintf("paho-q%d", qos)
+	if wire != nil {
+		name = "paho-wire"
+	}
 	return stack{
-		name: fmt.Sprintf("paho-q%d", qos),
+		name: name,
 		once: func(b *testing.B) time.Duration {
 			start := time.Now()
-			tok := pub.Publish(topic, qos, false, payload)
+			p := payload
+			if wire != nil {
+				var err error
+				if p, err = wire.Message(stackText); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tok := pub.Publish(topic, qos, false, p)
 			d := got.next(b).Sub(start)
 			wait(tok)
 			return d
@@ -392,7 +432,7 @@ func allStacks(b *testing.B) []stack {
 func BenchmarkLatency(b *testing.B) {
 	b.Run("core", func(b *testing.B) {
 		m := testenv.StartMosquitto(b)
-		latencyLoop(b, []stack{pahoStack(b, m.URL(), 1), sunoyeStack(b, m.URL(), testenv.MariaDB(b))})
+		latencyLoop(b, []stack{pahoStack(b, m.URL(), 1), wireStack(b, m.URL()), sunoyeStack(b, m.URL(), testenv.MariaDB(b))})
 	})
 	b.Run("stacks", func(b *testing.B) {
 		latencyLoop(b, allStacks(b))
@@ -428,6 +468,10 @@ func latencyLoop(b *testing.B, stacks []stack) {
 		for _, p := range []int{50, 99} {
 			b.ReportMetric(ratio(percentile(byName["sunoye"], p), percentile(byName[base], p)), fmt.Sprintf("sunoye/%s-p%d", base, p))
 		}
+	}
+	if w := byName["paho-wire"]; w != nil {
+		// What SunOye's path adds beyond MQTT and the wire format.
+		b.ReportMetric(float64((percentile(byName["sunoye"], 50) - percentile(w, 50)).Microseconds()), "sunoye-over-wire-p50-µs")
 	}
 	if byName["daemon"] != nil {
 		b.ReportMetric(ratio(percentile(byName["daemon"], 50), percentile(byName["sunoye"], 50)), "daemon/sunoye-p50")
