@@ -16,6 +16,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
@@ -349,6 +350,112 @@ func sunoyeStack(b *testing.B, broker, dsn string) stack {
 	return sendStack("sunoye", send, got)
 }
 
+// keyStore keeps the last state a Service saved: its rooms and their keys.
+type keyStore struct {
+	mu    sync.Mutex
+	rooms []rooms.SavedRoom
+}
+
+func (k *keyStore) SaveRooms(rs []rooms.SavedRoom) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rooms = rs
+	return nil
+}
+
+func (k *keyStore) key(b *testing.B, id rooms.ID) rooms.Key {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, sr := range k.rooms {
+		if sr.ID == id {
+			key, err := rooms.KeyFromBytes(sr.Key)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return key
+		}
+	}
+	b.Fatalf("room %s not in the saved state", id)
+	return rooms.Key{}
+}
+
+// sunoyeRxStack is SunOye's receiver alone: Bilal's Service as in
+// sunoyeStack, and a member of the room whose messages are sealed before
+// the burst begins (rooms.Forger, byte for byte what Service.Send seals)
+// and published asynchronously by raw Paho at QoS 1, as the Python
+// stack's sender publishes. It answers how many messages per second a
+// receiver decrypts, verifies, records and shows from one sender, when
+// the sender's sealing runs elsewhere (on the sender's machine), not on
+// the receiver's cores.
+func sunoyeRxStack(b *testing.B, broker, dsn string) stack {
+	b.Helper()
+	ks := new(keyStore)
+	asha := roomstest.NewService(b, roomstest.Config{Name: "Asha", Broker: broker, DB: dsn, Store: ks})
+	bilal := benchService(b, broker, dsn, "Bilal")
+	inv, err := asha.Create(b.Context(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bilal.Join(b.Context(), inv.Room, inv.Password); err != nil {
+		b.Fatal(err)
+	}
+	forger := rooms.NewForger(ks.key(b, inv.Room), rooms.NewIdentity(), "Chen")
+	got := newReceipts()
+	events, cancel := bilal.Subscribe(1 << 16)
+	b.Cleanup(cancel)
+	go func() {
+		for e := range events {
+			if e.Kind == rooms.EventMessage && e.Room == inv.Room && !e.Message.Own {
+				got <- time.Now()
+			}
+		}
+	}()
+	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID("bench-rx-pub-" + randHex())
+	pub := mqtt.NewClient(o)
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("paho connect: %v", tok.Error())
+	}
+	b.Cleanup(func() { pub.Disconnect(100) })
+	seal := func(b *testing.B) []byte {
+		p, err := forger.Message(stackText)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	wait := func(tok mqtt.Token) {
+		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+			b.Fatalf("paho publish: %v", tok.Error())
+		}
+	}
+	return stack{
+		name: "sunoye-rx",
+		once: func(b *testing.B) time.Duration {
+			start := time.Now()
+			tok := pub.Publish(forger.Topic(), 1, false, seal(b))
+			d := got.next(b).Sub(start)
+			wait(tok)
+			return d
+		},
+		burst: func(b *testing.B, n int) time.Duration {
+			payloads := make([][]byte, n)
+			for i := range payloads {
+				payloads[i] = seal(b)
+			}
+			toks := make([]mqtt.Token, n)
+			start := time.Now()
+			for i, p := range payloads {
+				toks[i] = pub.Publish(forger.Topic(), 1, false, p)
+			}
+			d := got.last(b, n).Sub(start)
+			for _, tok := range toks {
+				wait(tok)
+			}
+			return d
+		},
+	}
+}
+
 // daemonStack is two real daemons: sent through Asha's local API, received
 // on Bilal's message stream.
 func daemonStack(b *testing.B, broker, dsn string) stack {
@@ -492,6 +599,8 @@ const burstLen = 500
 // SunOye's rate as a fraction of the others'.
 func BenchmarkThroughput(b *testing.B) {
 	stacks := allStacks(b)
+	m := testenv.StartMosquitto(b)
+	stacks = append(stacks, sunoyeRxStack(b, m.URL(), testenv.MariaDB(b)))
 	total := make([]time.Duration, len(stacks))
 	for _, s := range stacks {
 		s.burst(b, 50) // warm-up
@@ -513,6 +622,7 @@ func BenchmarkThroughput(b *testing.B) {
 	for _, base := range []string{"paho-q1", "py-q0", "py-q1"} {
 		b.ReportMetric(rate["sunoye"]/rate[base], "sunoye/"+base+"-rate")
 	}
+	b.ReportMetric(rate["sunoye-rx"]/rate["py-q1"], "sunoye-rx/py-q1-rate")
 	b.ReportMetric(rate["daemon"]/rate["sunoye"], "daemon/sunoye-rate")
 }
 
