@@ -333,16 +333,7 @@ func sunoyeStack(b *testing.B, broker, dsn string) stack {
 	if err := bilal.Join(b.Context(), inv.Room, inv.Password); err != nil {
 		b.Fatal(err)
 	}
-	got := newReceipts()
-	events, cancel := bilal.Subscribe(1 << 16)
-	b.Cleanup(cancel)
-	go func() {
-		for e := range events {
-			if e.Kind == rooms.EventMessage && e.Room == inv.Room && !e.Message.Own {
-				got <- time.Now()
-			}
-		}
-	}()
+	got := messageReceipts(b, bilal, inv.Room)
 	send := func() error {
 		_, err := asha.Send(context.Background(), inv.Room, stackText)
 		return err
@@ -400,16 +391,7 @@ func sunoyeRxStack(b *testing.B, broker, dsn string) stack {
 		b.Fatal(err)
 	}
 	forger := rooms.NewForger(ks.key(b, inv.Room), rooms.NewIdentity(), "Chen")
-	got := newReceipts()
-	events, cancel := bilal.Subscribe(1 << 16)
-	b.Cleanup(cancel)
-	go func() {
-		for e := range events {
-			if e.Kind == rooms.EventMessage && e.Room == inv.Room && !e.Message.Own {
-				got <- time.Now()
-			}
-		}
-	}()
+	got := messageReceipts(b, bilal, inv.Room)
 	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID("bench-rx-pub-" + randHex())
 	pub := mqtt.NewClient(o)
 	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -454,6 +436,22 @@ func sunoyeRxStack(b *testing.B, broker, dsn string) stack {
 			return d
 		},
 	}
+}
+
+// messageReceipts stamps the messages of others that svc shows in room,
+// as its event subscriber (the local API's stream) is woken.
+func messageReceipts(b *testing.B, svc *rooms.Service, room rooms.ID) receipts {
+	got := newReceipts()
+	events, cancel := svc.Subscribe(1 << 16)
+	b.Cleanup(cancel)
+	go func() {
+		for e := range events {
+			if e.Kind == rooms.EventMessage && e.Room == room && !e.Message.Own {
+				got <- time.Now()
+			}
+		}
+	}()
+	return got
 }
 
 // daemonStack is two real daemons: sent through Asha's local API, received
