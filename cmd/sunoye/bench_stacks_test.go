@@ -27,6 +27,8 @@ import (
 //
 //   - paho-q1: raw Paho (Go), QoS 1, a payload of a SunOye message's size:
 //     what MQTT itself costs;
+//   - paho-wire: the same carrying SunOye's sealed payload, opened on
+//     receipt: MQTT and the wire format, nothing else (Latency/core);
 //   - py-q0, py-q1: the original project's stack, Python paho-mqtt
 //     (Debian's python3-paho-mqtt) publishing "name->>text" in plain text to
 //     sunoye/room/N, at QoS 0 as it did and at QoS 1 (testdata/original_stack.py,
@@ -35,6 +37,8 @@ import (
 //     daemon's Service having decrypted, verified, de-duplicated and stored
 //     it and woken its event subscriber, as the local API's message stream
 //     is woken (what the daemon does, in process);
+//   - sunoye-rx: that receiver alone, from a sender whose payloads are
+//     sealed before the burst and published by raw Paho (Throughput);
 //   - daemon: two real daemons, the message sent through Asha's local API
 //     (what `sunoye send` and the chat window do) and received on Bilal's
 //     message stream (what `sunoye tail` and the window read).
@@ -530,7 +534,10 @@ func allStacks(b *testing.B) []stack {
 //
 //   - core: SunOye's core beside raw Paho, nothing else running: the
 //     comparison that issue 2's target (SunOye within 1.5× of raw MQTT at
-//     p50) is about. Both run hot: the next message follows at once.
+//     p50) is about; and beside paho-wire, whose difference from SunOye
+//     (sunoye-over-wire-p50-µs) is what SunOye's receive path adds to
+//     MQTT and Seal + Open (issue 11). All run hot: the next message
+//     follows at once.
 //   - stacks: every stack, the Python ones and the daemons included. The
 //     other stacks' processes run between two messages of one stack, so
 //     each message finds its threads asleep, as a chat message does.
