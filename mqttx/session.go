@@ -38,6 +38,14 @@ type session struct {
 	conns atomic.Uint64
 	// subErr is the last subscription error, for Open's.
 	subErr atomic.Pointer[error]
+	// pending counts the packets taken from Paho and not yet through
+	// Deliver: queued, or being delivered. While it is 0 a packet may be
+	// delivered on Paho's goroutine (see onMessage).
+	pending atomic.Int64
+	// inlineEnd is when (Unix ns) the last packet delivered on Paho's
+	// goroutine was through Deliver. (Atomic: after a reconnection, Paho's
+	// next router goroutine takes over.)
+	inlineEnd atomic.Int64
 	// trying is the node Paho dials, node the one the session is (or was
 	// last) connected to: with a broker list, Paho says which it tries,
 	// not which answered.
@@ -127,17 +135,49 @@ func (s *session) closed() bool {
 }
 
 // onMessage is Paho's message handler. It runs on Paho's router goroutine
-// and only queues the packet, with its acknowledgement, for deliverLoop;
-// when the queue is full it waits, which holds up the broker rather than
-// dropping anything (see queue).
+// (one, in order: SetOrderMatters). With DeliverInline, a packet that
+// comes while nothing is queued or being delivered, and not right behind
+// one it delivered (burstGap), it delivers there and then, marked Inline:
+// a chat's lone message is handled with no goroutine hand-off. Any other
+// it queues, with its acknowledgement, for deliverLoop; when the queue is
+// full it waits, which holds up the broker rather than dropping anything
+// (see queue).
 func (s *session) onMessage(_ mqtt.Client, m mqtt.Message) {
 	if s.closed() {
 		return // not acknowledged: the broker sends it to the next session
 	}
 	// Paho allocates each packet's payload afresh: no copy is needed.
 	p := rooms.Packet{Topic: m.Topic(), Payload: m.Payload(), Retained: m.Retained()}
-	s.q.put(item{p: p, ack: m.Ack}, s.done)
+	if !s.cfg.DeliverInline {
+		s.q.put(item{p: p, ack: m.Ack}, s.done)
+		return
+	}
+	if s.pending.CompareAndSwap(0, 1) {
+		// Nothing queued, nothing in Deliver: deliverLoop is idle, and only
+		// this goroutine queues, so nothing can overtake this packet.
+		if time.Now().UnixNano()-s.inlineEnd.Load() > int64(burstGap) {
+			p.Inline = true
+			s.cfg.Deliver(p, m.Ack)
+			s.inlineEnd.Store(time.Now().UnixNano())
+			s.pending.Add(-1)
+			return
+		}
+		// Paho had it waiting while we delivered the last one: a burst,
+		// for deliverLoop (and the receiver's pipeline) to take.
+	} else {
+		s.pending.Add(1)
+	}
+	if !s.q.put(item{p: p, ack: m.Ack}, s.done) {
+		s.pending.Add(-1)
+	}
 }
+
+// burstGap: a packet that reaches onMessage sooner than this after the
+// last inline delivery ended was waiting in Paho behind it (reading the
+// next one off the connection takes longer): it and the ones behind it go
+// through the queue, so that a burst is not handled one packet at a time
+// on Paho's goroutine. Either way is correct; this only picks the faster.
+const burstGap = 20 * time.Microsecond
 
 // deliverLoop calls Deliver for each queued packet, in order, with the
 // packet's acknowledgement.
@@ -153,6 +193,9 @@ func (s *session) deliverLoop() {
 			}
 			it.p.Queued = len(s.q.ch)
 			s.cfg.Deliver(it.p, it.ack)
+			if s.cfg.DeliverInline {
+				s.pending.Add(-1)
+			}
 		}
 	}
 }

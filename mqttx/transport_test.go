@@ -552,3 +552,72 @@ func TestPublishErrorWording(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliverInline: with DeliverInline, a lone packet is delivered on
+// Paho's goroutine, marked Inline; packets that come while one is being
+// delivered are queued and delivered after it, not Inline; every packet
+// comes once, in order, whichever way it went.
+func TestDeliverInline(t *testing.T) {
+	const n = 100
+	forEachBroker(t, func(t *testing.T, b testBroker) {
+		tr := newTransport(t, testConfig(b.URL()))
+		room := unique("room/")
+		topic := room + "/msg"
+		unblock := make(chan struct{})
+		var (
+			mu  sync.Mutex
+			got []rooms.Packet
+		)
+		packets := func() []rooms.Packet {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(got)
+		}
+		sub := open(t, tr, unique("inline-"), []string{topic}, func(c *rooms.SessionConfig) {
+			c.DeliverInline = true
+			c.Deliver = func(p rooms.Packet, handled func()) {
+				mu.Lock()
+				got = append(got, p)
+				first := len(got) == 1
+				mu.Unlock()
+				if first {
+					<-unblock // the others come meanwhile
+				}
+				handled()
+			}
+		})
+		pub := open(t, tr, unique("pub-"), nil)
+		for i := range n {
+			publish(t, pub, topic, fmt.Sprint(i), false)
+		}
+		close(unblock)
+		eventually(t, "every packet", func() bool { return len(packets()) >= n })
+		inline := 0
+		for i, p := range packets() {
+			if string(p.Payload) != fmt.Sprint(i) {
+				t.Fatalf("packet %d is %q: out of order or twice", i, p.Payload)
+			}
+			if p.Inline {
+				inline++
+				if p.Queued != 0 {
+					t.Errorf("packet %d delivered inline with %d queued behind", i, p.Queued)
+				}
+			}
+		}
+		if !packets()[0].Inline {
+			t.Error("the first packet, alone, was not delivered inline")
+		}
+		t.Logf("%d of %d packets delivered inline", inline, n)
+		// Once everything is through, a lone packet goes inline again.
+		s := sub.Session.(*session)
+		eventually(t, "the queue to drain", func() bool { return s.pending.Load() == 0 })
+		publish(t, pub, topic, "later", false)
+		eventually(t, "the later packet", func() bool { return len(packets()) == n+1 })
+		if !packets()[n].Inline {
+			t.Error("a lone packet after the burst was not delivered inline")
+		}
+		if len(packets()) != n+1 {
+			t.Errorf("got %d packets, want %d", len(packets()), n+1)
+		}
+	})
+}

@@ -55,15 +55,18 @@ func (h *hub) subscribe(buf int) (<-chan Event, func()) {
 	}
 }
 
-func (h *hub) emit(e Event) {
+// emit hands e to every subscriber, and reports whether it did to any.
+func (h *hub) emit(e Event) (sent bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs {
 		select {
 		case ch <- e:
+			sent = true
 		default:
 			delete(h.subs, ch)
 			close(ch)
 		}
 	}
+	return sent
 }

@@ -142,6 +142,9 @@ type Packet struct {
 	// this one: more are coming at once. It lets the receiver open a
 	// burst on more than one core; 0 is always correct.
 	Queued int
+	// Inline, on delivery, says that Deliver runs on the MQTT library's
+	// own goroutine (see SessionConfig.DeliverInline).
+	Inline bool
 }
 
 // SessionConfig describes the transport session of one room.
@@ -155,7 +158,8 @@ type SessionConfig struct {
 	// without a clean disconnect.
 	Will *Packet
 	// Deliver receives every incoming packet, in order, on a goroutine of
-	// the session, never the MQTT library's own: it may block or publish.
+	// the session, never the MQTT library's own: it may block or publish
+	// (unless DeliverInline).
 	// The packet is acknowledged to the broker only when handled is called
 	// (once, then or later, from any goroutine): whatever is not handled
 	// when the session ends — a clean stop, a crash, a lost connection —
@@ -163,6 +167,12 @@ type SessionConfig struct {
 	// are queued up to a bound; beyond it the broker is held up, and
 	// nothing is dropped.
 	Deliver func(p Packet, handled func())
+	// DeliverInline lets the session call Deliver on the MQTT library's
+	// own goroutine for a packet with nothing queued before or behind it,
+	// marked Inline, which saves a goroutine hand-off per packet. Deliver
+	// must then, for such a packet, neither publish and wait (the
+	// acknowledgement could not be read) nor wait for the disk.
+	DeliverInline bool
 	// OnConnect is called (on its own goroutine) after each successful
 	// connection, including reconnects; OnDisconnect when the connection is
 	// lost.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -53,6 +54,9 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 		// if this daemon dies, the broker tells the others at once.
 		Will:    &Packet{Topic: r.topics.presenceOf(s.me), Retained: true},
 		Deliver: func(p Packet, handled func()) { s.deliver(r, p, handled) },
+		// deliver neither publishes nor writes on the transport's
+		// goroutine (see deliver).
+		DeliverInline: true,
 		OnConnect: func() {
 			// After a reconnect the Will may have cleared our presence, and
 			// the member list was emptied (below): announce, and ask the
@@ -218,7 +222,9 @@ var errRetained = errors.New("retained payload on the message topic")
 // (or found not new), anything else at once. Nothing from the network can
 // make it fail: what does not open is counted and dropped. A packet with
 // others queued behind it goes through the room's pipeline, which opens
-// messages on every core (see pipeline.go); a lone one is handled here.
+// messages on every core (see pipeline.go); a lone one is handled here,
+// even on the transport's goroutine (Packet.Inline): handling blocks on
+// nothing but the marks' write, which is then handed off (see handle).
 func (s *Service) deliver(r *room, p Packet, handled func()) {
 	in := &inbound{r: r, p: p, handled: handled}
 	message := p.Topic == r.topics.messages && !p.Retained
@@ -230,7 +236,10 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 		}
 	}
 	if p.Queued == 0 && r.pipe.idle() {
-		s.handle(r, in, true)
+		// On the transport's own goroutine (Inline) the message is opened
+		// and admitted here, but shown here only if that writes nothing:
+		// the marks' write must never hold up the transport.
+		s.handle(r, in, !p.Inline || s.store == nil)
 		return
 	}
 	if len(p.Payload) > maxPiecePayload {
@@ -253,7 +262,7 @@ func (s *Service) deliver(r *room, p Packet, handled func()) {
 
 // handle handles one packet, in its turn: the packets of a room are
 // handled one at a time, in the order they came. alone says that it is
-// handled on the session's goroutine with nothing queued behind it: a
+// handled on the delivering goroutine with nothing queued behind it: a
 // message is then shown there too, if it can be at once (see show). The
 // session waits meanwhile — for the state file's write, in the daemon —
 // and what comes during it queues behind, to go through the pipeline.
@@ -404,16 +413,26 @@ func (s *Service) showBatch(r *room) bool {
 		r.stopShowing()
 		return false
 	}
+	yielded := false
 	for _, ts := range batch {
-		s.display(r, ts.m)
+		if s.display(r, ts.m) && !yielded {
+			// Let the subscriber just woken (the local API's stream, the
+			// chat window) run before this goroutine goes on to the
+			// acknowledgement and Paho's own hand-offs, which would
+			// otherwise run first on this core: about 20 µs of a lone
+			// message's latency on a loaded machine (docs/performance.md).
+			// Once a batch: in a burst the subscriber keeps up by itself.
+			runtime.Gosched()
+			yielded = true
+		}
 		ts.handled()
 	}
 	return true
 }
 
 // display puts m in r's history and tells the subscribers and the
-// notifier.
-func (s *Service) display(r *room, m Message) {
+// notifier. It reports whether it handed m to a subscriber.
+func (s *Service) display(r *room, m Message) (woke bool) {
 	// A message to a room the user is looking at is read as it arrives.
 	// Most messages have no "@": they pay one scan for mentions.
 	if !m.Own && strings.IndexByte(m.Text, '@') >= 0 {
@@ -421,10 +440,11 @@ func (s *Service) display(r *room, m Message) {
 	}
 	level := r.addShown(m, s.focusedOn(r.id))
 
-	s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
+	woke = s.hub.emit(Event{Kind: EventMessage, Room: r.id, Message: &m})
 	if !m.Own && level.notifies(m.Mention) {
 		s.queueNotification(m)
 	}
+	return woke
 }
 
 // releaseHeld decides the messages held back for sender's presence (all,

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/sunoye/sunoye/internal/roomstest"
 	"github.com/sunoye/sunoye/internal/testenv"
 	"github.com/sunoye/sunoye/rooms"
 	"github.com/sunoye/sunoye/web"
@@ -25,6 +27,8 @@ import (
 //
 //   - paho-q1: raw Paho (Go), QoS 1, a payload of a SunOye message's size:
 //     what MQTT itself costs;
+//   - paho-wire: the same carrying SunOye's sealed payload, opened on
+//     receipt: MQTT and the wire format, nothing else (Latency/core);
 //   - py-q0, py-q1: the original project's stack, Python paho-mqtt
 //     (Debian's python3-paho-mqtt) publishing "name->>text" in plain text to
 //     sunoye/room/N, at QoS 0 as it did and at QoS 1 (testdata/original_stack.py,
@@ -33,6 +37,8 @@ import (
 //     daemon's Service having decrypted, verified, de-duplicated and stored
 //     it and woken its event subscriber, as the local API's message stream
 //     is woken (what the daemon does, in process);
+//   - sunoye-rx: that receiver alone, from a sender whose payloads are
+//     sealed before the burst and published by raw Paho (Throughput);
 //   - daemon: two real daemons, the message sent through Asha's local API
 //     (what `sunoye send` and the chat window do) and received on Bilal's
 //     message stream (what `sunoye tail` and the window read).
@@ -85,6 +91,27 @@ func (r receipts) last(b *testing.B, n int) time.Time {
 // Its payload is the size of a SunOye payload of stackText, so that the
 // broker and the network carry the same bytes.
 func pahoStack(b *testing.B, broker string, qos byte) stack {
+	return rawStack(b, broker, qos, nil)
+}
+
+// wireStack is raw Paho at QoS 1 carrying SunOye's wire format: each
+// message sealed as Service.Send seals it (JSON, Ed25519, XChaCha20-
+// Poly1305) before the publish, and opened as a receiver opens it on
+// receipt, before it counts as received: MQTT plus the wire format, and
+// nothing else of SunOye's receive path (no marks, no history, no events).
+func wireStack(b *testing.B, broker string) stack {
+	b.Helper()
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	key, err := rooms.KeyFromBytes(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rawStack(b, broker, 1, rooms.NewForger(key, rooms.NewIdentity(), "Asha"))
+}
+
+// rawStack is pahoStack, or wireStack with wire.
+func rawStack(b *testing.B, broker string, qos byte, wire *rooms.Forger) stack {
 	b.Helper()
 	topic := "bench/raw/" + randHex()
 	got := newReceipts()
@@ -100,7 +127,14 @@ func pahoStack(b *testing.B, broker string, qos byte) stack {
 	}
 	subscribed := make(chan error, 1)
 	connect("bench-raw-sub-"+randHex(), func(c mqtt.Client) {
-		tok := c.Subscribe(topic, qos, func(mqtt.Client, mqtt.Message) { got <- time.Now() })
+		tok := c.Subscribe(topic, qos, func(_ mqtt.Client, m mqtt.Message) {
+			if wire != nil {
+				if _, _, err := wire.Open(m.Payload()); err != nil {
+					panic(fmt.Sprintf("open a sealed payload: %v", err)) // not on the benchmark's goroutine
+				}
+			}
+			got <- time.Now()
+		})
 		tok.Wait()
 		subscribed <- tok.Error()
 	})
@@ -114,11 +148,22 @@ func pahoStack(b *testing.B, broker string, qos byte) stack {
 			b.Fatalf("paho publish: %v", tok.Error())
 		}
 	}
+	name := fmt.Sprintf("paho-q%d", qos)
+	if wire != nil {
+		name = "paho-wire"
+	}
 	return stack{
-		name: fmt.Sprintf("paho-q%d", qos),
+		name: name,
 		once: func(b *testing.B) time.Duration {
 			start := time.Now()
-			tok := pub.Publish(topic, qos, false, payload)
+			p := payload
+			if wire != nil {
+				var err error
+				if p, err = wire.Message(stackText); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tok := pub.Publish(topic, qos, false, p)
 			d := got.next(b).Sub(start)
 			wait(tok)
 			return d
@@ -239,15 +284,21 @@ func pythonStack(b *testing.B, m *testenv.Mosquitto, qos int) stack {
 	}
 }
 
-// sendersInBurst is how many concurrent senders a SunOye burst uses. Send
-// returns once the broker has acknowledged the message (QoS 1), so one
-// sender's messages go one round trip after the other; a user's several
-// windows and scripts overlap, as Paho's asynchronous publishes do.
-const sendersInBurst = 8
-
-// burstSends runs n calls of send on sendersInBurst goroutines.
-func burstSends(b *testing.B, n int, send func() error) {
+// burstSends makes n calls of send on inFlight goroutines at once (all n
+// at once if inFlight is 0), and waits for them.
+//
+// Send returns once the broker has acknowledged the message (QoS 1), so
+// one caller's messages go one round trip after the other; but nothing
+// bounds how many calls a user's windows and scripts make at once
+// (neither Service.Send nor the local API does), and Paho and Python keep
+// every message of a burst in flight too. The stack benchmarks therefore
+// make all of a burst's sends at once: every stack has the whole burst in
+// flight, and the rate is what the receiver gets through.
+func burstSends(b *testing.B, n, inFlight int, send func() error) {
 	b.Helper()
+	if inFlight <= 0 || inFlight > n {
+		inFlight = n
+	}
 	var (
 		wg       sync.WaitGroup
 		errOnce  sync.Once
@@ -258,7 +309,7 @@ func burstSends(b *testing.B, n int, send func() error) {
 		next <- struct{}{}
 	}
 	close(next)
-	for range sendersInBurst {
+	for range inFlight {
 		wg.Go(func() {
 			for range next {
 				if err := send(); err != nil {
@@ -286,21 +337,125 @@ func sunoyeStack(b *testing.B, broker, dsn string) stack {
 	if err := bilal.Join(b.Context(), inv.Room, inv.Password); err != nil {
 		b.Fatal(err)
 	}
-	got := newReceipts()
-	events, cancel := bilal.Subscribe(1 << 16)
-	b.Cleanup(cancel)
-	go func() {
-		for e := range events {
-			if e.Kind == rooms.EventMessage && e.Room == inv.Room && !e.Message.Own {
-				got <- time.Now()
-			}
-		}
-	}()
+	got := messageReceipts(b, bilal, inv.Room)
 	send := func() error {
 		_, err := asha.Send(context.Background(), inv.Room, stackText)
 		return err
 	}
 	return sendStack("sunoye", send, got)
+}
+
+// keyStore keeps the last state a Service saved: its rooms and their keys.
+type keyStore struct {
+	mu    sync.Mutex
+	rooms []rooms.SavedRoom
+}
+
+func (k *keyStore) SaveRooms(rs []rooms.SavedRoom) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rooms = rs
+	return nil
+}
+
+func (k *keyStore) key(b *testing.B, id rooms.ID) rooms.Key {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, sr := range k.rooms {
+		if sr.ID == id {
+			key, err := rooms.KeyFromBytes(sr.Key)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return key
+		}
+	}
+	b.Fatalf("room %s not in the saved state", id)
+	return rooms.Key{}
+}
+
+// sunoyeRxStack is SunOye's receiver alone: Bilal's Service as in
+// sunoyeStack, and a member of the room whose messages are sealed before
+// the burst begins (rooms.Forger, byte for byte what Service.Send seals)
+// and published asynchronously by raw Paho at QoS 1, as the Python
+// stack's sender publishes. It answers how many messages per second a
+// receiver decrypts, verifies, records and shows from one sender, when
+// the sender's sealing runs elsewhere (on the sender's machine), not on
+// the receiver's cores.
+func sunoyeRxStack(b *testing.B, broker, dsn string) stack {
+	b.Helper()
+	ks := new(keyStore)
+	asha := roomstest.NewService(b, roomstest.Config{Name: "Asha", Broker: broker, DB: dsn, Store: ks})
+	bilal := benchService(b, broker, dsn, "Bilal")
+	inv, err := asha.Create(b.Context(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bilal.Join(b.Context(), inv.Room, inv.Password); err != nil {
+		b.Fatal(err)
+	}
+	forger := rooms.NewForger(ks.key(b, inv.Room), rooms.NewIdentity(), "Chen")
+	got := messageReceipts(b, bilal, inv.Room)
+	o := mqtt.NewClientOptions().AddBroker(broker).SetClientID("bench-rx-pub-" + randHex())
+	pub := mqtt.NewClient(o)
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("paho connect: %v", tok.Error())
+	}
+	b.Cleanup(func() { pub.Disconnect(100) })
+	seal := func(b *testing.B) []byte {
+		p, err := forger.Message(stackText)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	wait := func(tok mqtt.Token) {
+		if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+			b.Fatalf("paho publish: %v", tok.Error())
+		}
+	}
+	return stack{
+		name: "sunoye-rx",
+		once: func(b *testing.B) time.Duration {
+			start := time.Now()
+			tok := pub.Publish(forger.Topic(), 1, false, seal(b))
+			d := got.next(b).Sub(start)
+			wait(tok)
+			return d
+		},
+		burst: func(b *testing.B, n int) time.Duration {
+			payloads := make([][]byte, n)
+			for i := range payloads {
+				payloads[i] = seal(b)
+			}
+			toks := make([]mqtt.Token, n)
+			start := time.Now()
+			for i, p := range payloads {
+				toks[i] = pub.Publish(forger.Topic(), 1, false, p)
+			}
+			d := got.last(b, n).Sub(start)
+			for _, tok := range toks {
+				wait(tok)
+			}
+			return d
+		},
+	}
+}
+
+// messageReceipts stamps the messages of others that svc shows in room,
+// as its event subscriber (the local API's stream) is woken.
+func messageReceipts(b *testing.B, svc *rooms.Service, room rooms.ID) receipts {
+	got := newReceipts()
+	events, cancel := svc.Subscribe(1 << 16)
+	b.Cleanup(cancel)
+	go func() {
+		for e := range events {
+			if e.Kind == rooms.EventMessage && e.Room == room && !e.Message.Own {
+				got <- time.Now()
+			}
+		}
+	}()
+	return got
 }
 
 // daemonStack is two real daemons: sent through Asha's local API, received
@@ -351,7 +506,7 @@ func sendStack(name string, send func() error, got receipts) stack {
 		},
 		burst: func(b *testing.B, n int) time.Duration {
 			start := time.Now()
-			burstSends(b, n, send)
+			burstSends(b, n, 0, send)
 			return got.last(b, n).Sub(start)
 		},
 	}
@@ -379,14 +534,17 @@ func allStacks(b *testing.B) []stack {
 //
 //   - core: SunOye's core beside raw Paho, nothing else running: the
 //     comparison that issue 2's target (SunOye within 1.5× of raw MQTT at
-//     p50) is about. Both run hot: the next message follows at once.
+//     p50) is about; and beside paho-wire, whose difference from SunOye
+//     (sunoye-over-wire-p50-µs) is what SunOye's receive path adds to
+//     MQTT and Seal + Open (issue 11). All run hot: the next message
+//     follows at once.
 //   - stacks: every stack, the Python ones and the daemons included. The
 //     other stacks' processes run between two messages of one stack, so
 //     each message finds its threads asleep, as a chat message does.
 func BenchmarkLatency(b *testing.B) {
 	b.Run("core", func(b *testing.B) {
 		m := testenv.StartMosquitto(b)
-		latencyLoop(b, []stack{pahoStack(b, m.URL(), 1), sunoyeStack(b, m.URL(), testenv.MariaDB(b))})
+		latencyLoop(b, []stack{pahoStack(b, m.URL(), 1), wireStack(b, m.URL()), sunoyeStack(b, m.URL(), testenv.MariaDB(b))})
 	})
 	b.Run("stacks", func(b *testing.B) {
 		latencyLoop(b, allStacks(b))
@@ -423,6 +581,10 @@ func latencyLoop(b *testing.B, stacks []stack) {
 			b.ReportMetric(ratio(percentile(byName["sunoye"], p), percentile(byName[base], p)), fmt.Sprintf("sunoye/%s-p%d", base, p))
 		}
 	}
+	if w := byName["paho-wire"]; w != nil {
+		// What SunOye's path adds beyond MQTT and the wire format.
+		b.ReportMetric(float64((percentile(byName["sunoye"], 50) - percentile(w, 50)).Microseconds()), "sunoye-over-wire-p50-µs")
+	}
 	if byName["daemon"] != nil {
 		b.ReportMetric(ratio(percentile(byName["daemon"], 50), percentile(byName["sunoye"], 50)), "daemon/sunoye-p50")
 	}
@@ -434,13 +596,16 @@ func latencyLoop(b *testing.B, stacks []stack) {
 const burstLen = 500
 
 // BenchmarkThroughput is how many messages per second one user gets to
-// another in bursts of burstLen, on every stack (Paho and Python publish
-// asynchronously; SunOye's senders wait for the broker's acknowledgement,
-// sendersInBurst of them at once). Each iteration is one burst on each
+// another in bursts of burstLen, on every stack, every message of a burst
+// in flight at once (Paho and Python publish asynchronously; SunOye's
+// Send waits for the broker's acknowledgement, and is called burstLen
+// times at once, see burstSends). Each iteration is one burst on each
 // stack, in rotating order. It reports messages per second per stack and
 // SunOye's rate as a fraction of the others'.
 func BenchmarkThroughput(b *testing.B) {
 	stacks := allStacks(b)
+	m := testenv.StartMosquitto(b)
+	stacks = append(stacks, sunoyeRxStack(b, m.URL(), testenv.MariaDB(b)))
 	total := make([]time.Duration, len(stacks))
 	for _, s := range stacks {
 		s.burst(b, 50) // warm-up
@@ -462,6 +627,7 @@ func BenchmarkThroughput(b *testing.B) {
 	for _, base := range []string{"paho-q1", "py-q0", "py-q1"} {
 		b.ReportMetric(rate["sunoye"]/rate[base], "sunoye/"+base+"-rate")
 	}
+	b.ReportMetric(rate["sunoye-rx"]/rate["py-q1"], "sunoye-rx/py-q1-rate")
 	b.ReportMetric(rate["daemon"]/rate["sunoye"], "daemon/sunoye-rate")
 }
 

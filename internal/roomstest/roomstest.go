@@ -44,6 +44,9 @@ type Config struct {
 	// Run runs the Service's Run loop (heartbeats, notifications) until
 	// the test ends.
 	Run bool
+	// Store, if set, receives the Service's state (its joined rooms and
+	// their keys); by default the Service writes none.
+	Store rooms.StateStore
 }
 
 // NewService returns a Service wired as c says. When the test ends its Run
@@ -68,7 +71,7 @@ func NewService(tb testing.TB, c Config) *rooms.Service {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: c.Name, KDF: c.KDF, Logger: c.Logger}, reg, tr, nil)
+	svc, err := rooms.NewService(rooms.Config{Identity: rooms.NewIdentity(), Name: c.Name, KDF: c.KDF, Logger: c.Logger}, reg, tr, c.Store)
 	if err != nil {
 		tb.Fatal(err)
 	}
