@@ -196,8 +196,25 @@ func uiRecycle() {
 	uiWarm(origin)
 }
 
+// maxAnchorRetries bounds the anchor's loads again for the opens waiting
+// on it.
+const maxAnchorRetries = 2
+
+// anchorRetries counts them (on the GTK thread, as the rest).
+var anchorRetries int
+
 //export sunoyeAnchorLoaded
 func sunoyeAnchorLoaded(ok C.int) {
+	if ok == 0 && len(waiting) > 0 && anchorRetries < maxAnchorRetries && anchorPage != "" {
+		// A load cut short (by a newer one, or the web process starting
+		// afresh on a busy machine): once more before the opens fail.
+		anchorRetries++
+		c := C.CString(anchorPage)
+		defer C.free(unsafe.Pointer(c))
+		C.sunoye_anchor_load(c)
+		return
+	}
+	anchorRetries = 0
 	ws := waiting
 	waiting = nil
 	if ok == 0 {
