@@ -3,8 +3,12 @@
 package testenv
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Freeze stops the daemon with SIGSTOP, as a laptop's sleep does: it holds
@@ -14,6 +18,7 @@ func (d *Daemon) Freeze(t testing.TB) {
 	if err := d.proc.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatalf("testenv: SIGSTOP: %v", err)
 	}
+	waitSignalled(t, d.proc.cmd.Process.Pid, syscall.SIGSTOP)
 }
 
 // Thaw wakes a frozen daemon with SIGCONT.
@@ -22,6 +27,7 @@ func (d *Daemon) Thaw(t testing.TB) {
 	if err := d.proc.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatalf("testenv: SIGCONT: %v", err)
 	}
+	waitSignalled(t, d.proc.cmd.Process.Pid, syscall.SIGCONT)
 }
 
 // Freeze stops the broker with SIGSTOP: its connections stay open and new
@@ -48,6 +54,7 @@ func (m *Mosquitto) signal(t testing.TB, sig syscall.Signal) {
 	if err := m.proc.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("testenv: %v to mosquitto: %v", sig, err)
 	}
+	waitSignalled(t, m.proc.cmd.Process.Pid, sig)
 }
 
 // Freeze stops the server with SIGSTOP: its connections stay open and the
@@ -73,5 +80,37 @@ func (s *MariaDBServer) signal(t testing.TB, sig syscall.Signal) {
 	}
 	if err := s.proc.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("testenv: %v to mariadbd: %v", sig, err)
+	}
+	waitSignalled(t, s.proc.cmd.Process.Pid, sig)
+}
+
+// waitSignalled waits until SIGSTOP has stopped pid, or SIGCONT has woken
+// it: kill(2) returns before the signal is delivered, and on a busy
+// machine a process "frozen" a moment ago may still answer. Where there
+// is no /proc (not Linux), it does not wait.
+func waitSignalled(t testing.TB, pid int, sig syscall.Signal) {
+	t.Helper()
+	if sig != syscall.SIGSTOP && sig != syscall.SIGCONT {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		// pid (comm) STATE …: comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) {
+			return
+		}
+		state := b[i+2]
+		if stopped := state == 'T' || state == 't'; stopped == (sig == syscall.SIGSTOP) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: pid %d still in state %c 10 s after %v", pid, state, sig)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
