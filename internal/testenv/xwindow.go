@@ -17,9 +17,19 @@ import (
 // whose title matches the regular expression name (xdotool search).
 func Windows(t testing.TB, display, name string) []uint32 {
 	t.Helper()
-	cmd := exec.Command(NeedBinary(t, "xdotool", "xdotool"), "search", "--onlyvisible", "--name", name)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	out, _ := cmd.Output() // exit status 1: none found
+	xdotool := NeedBinary(t, "xdotool", "xdotool")
+	var out []byte
+	for range 3 {
+		cmd := exec.Command(xdotool, "search", "--onlyvisible", "--name", name)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		var err error
+		out, err = cmd.Output()
+		// Exit status 1: none found. Anything else (an X error: a window
+		// went away during the search, on a busy server) asks again.
+		if ee, ok := err.(*exec.ExitError); err == nil || ok && ee.ExitCode() == 1 {
+			break
+		}
+	}
 	var ids []uint32
 	for _, f := range strings.Fields(string(out)) {
 		if id, err := strconv.ParseUint(f, 10, 32); err == nil {
