@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -510,9 +511,25 @@ func TestUnhandledComesAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		again := open(t, tr, id, []string{room + "/#"})
-		eventually(t, "the unhandled ones again", func() bool { return again.count(room+"/m") >= n-5 })
+		unhandled := func() int {
+			k := 0
+			for _, p := range again.packets() {
+				if i, err := strconv.Atoi(string(p.Payload)); err == nil && i >= 5 {
+					k++
+				}
+			}
+			return k
+		}
+		eventually(t, "the unhandled ones again", func() bool { return unhandled() >= n-5 })
+		// A handled one may come again too, if its acknowledgement was
+		// still on its way when the session closed (at least once: the
+		// rooms' marks keep it from showing twice); every unhandled one
+		// must.
 		var got []string
 		for _, p := range again.packets() {
+			if i, err := strconv.Atoi(string(p.Payload)); err == nil && i < 5 {
+				continue
+			}
 			got = append(got, string(p.Payload))
 		}
 		var want []string
