@@ -15,19 +15,13 @@ import (
 // its connections but reads nothing. Thaw sends SIGCONT.
 func (d *Daemon) Freeze(t testing.TB) {
 	t.Helper()
-	if err := d.proc.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatalf("testenv: SIGSTOP: %v", err)
-	}
-	waitSignalled(t, d.proc.cmd.Process.Pid, syscall.SIGSTOP)
+	signalProcess(t, d.proc, "the daemon", syscall.SIGSTOP)
 }
 
 // Thaw wakes a frozen daemon with SIGCONT.
 func (d *Daemon) Thaw(t testing.TB) {
 	t.Helper()
-	if err := d.proc.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatalf("testenv: SIGCONT: %v", err)
-	}
-	waitSignalled(t, d.proc.cmd.Process.Pid, syscall.SIGCONT)
+	signalProcess(t, d.proc, "the daemon", syscall.SIGCONT)
 }
 
 // Freeze stops the broker with SIGSTOP: its connections stay open and new
@@ -51,10 +45,7 @@ func (m *Mosquitto) signal(t testing.TB, sig syscall.Signal) {
 	if m.proc == nil {
 		t.Fatalf("testenv: mosquitto on %s is not running", m.Addr())
 	}
-	if err := m.proc.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("testenv: %v to mosquitto: %v", sig, err)
-	}
-	waitSignalled(t, m.proc.cmd.Process.Pid, sig)
+	signalProcess(t, m.proc, "mosquitto", sig)
 }
 
 // Freeze stops the server with SIGSTOP: its connections stay open and the
@@ -78,10 +69,17 @@ func (s *MariaDBServer) signal(t testing.TB, sig syscall.Signal) {
 	if s.proc == nil {
 		t.Fatalf("testenv: mariadbd on port %d is not running", s.port)
 	}
-	if err := s.proc.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("testenv: %v to mariadbd: %v", sig, err)
+	signalProcess(t, s.proc, "mariadbd", sig)
+}
+
+// signalProcess sends sig to p (what names it in errors) and, for
+// SIGSTOP and SIGCONT, waits until it took effect.
+func signalProcess(t testing.TB, p *process, what string, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("testenv: %v to %s: %v", sig, what, err)
 	}
-	waitSignalled(t, s.proc.cmd.Process.Pid, sig)
+	waitSignalled(t, p.cmd.Process.Pid, sig)
 }
 
 // waitSignalled waits until SIGSTOP has stopped pid, or SIGCONT has woken
