@@ -94,6 +94,10 @@ type room struct {
 	// ownPending are our messages waiting for the broker's confirmation,
 	// with the acknowledgement of their echo if it came meanwhile.
 	ownPending map[string]func()
+	// batchers are the members whose presence said they open batches;
+	// out, our messages waiting to be sealed (see batch.go).
+	batchers map[MemberID]bool
+	out      outbox
 	// pipe holds the packets being opened ahead of their turn (see
 	// pipeline.go).
 	pipe *pipeline
@@ -153,6 +157,7 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		files:        newRoomFiles(0),
 		seen:         newSeenSet(seenLimit),
 		members:      make(map[MemberID]string),
+		batchers:     make(map[MemberID]bool),
 		heard:        make(map[MemberID]time.Time),
 		tags:         make(map[string]MemberID),
 		tentative:    make(map[MemberID]bool),
@@ -566,6 +571,14 @@ func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, 
 		r.tentative[sender] = true
 	}
 	changed = r.heardFrom(sender, tag, b.Name, now)
+	if b.Batches {
+		if len(r.batchers) >= maxMarks {
+			clear(r.batchers) // a flood of identities: sent alone until they speak again
+		}
+		r.batchers[sender] = true
+	} else {
+		delete(r.batchers, sender)
+	}
 	if retained || b.Run == 0 {
 		return changed, false
 	}
@@ -576,6 +589,18 @@ func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, 
 		r.floors[sender] = Mark{Run: b.Run, Seq: b.Seq}
 	}
 	return changed, true
+}
+
+// batching reports whether every other member present opens batches.
+func (r *room) batching(self MemberID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for m := range r.members {
+		if m != self && !r.batchers[m] {
+			return false
+		}
+	}
+	return true
 }
 
 // dropTentative drops the members listed only from retained copies, and

@@ -46,6 +46,9 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	if err := s.startOwnRun(r, run); err != nil {
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
+	if r.batching(s.me) {
+		return s.sendTogether(ctx, r, m, run)
+	}
 	seq, sess := r.nextOwn(m.ID)
 	b := body{Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq}
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, b)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -130,7 +131,7 @@ func (s *Service) announce(r *room, ask bool) {
 	seq := r.ownSeq()
 	payload, err := seal(r.aead, r.topics.presenceOf(s.me), s.cfg.Identity, body{
 		Type: typePresence, Name: s.Name(), TS: time.Now().UnixMilli(), State: "online",
-		Run: s.cfg.Run, Seq: seq, Ask: ask,
+		Run: s.cfg.Run, Seq: seq, Ask: ask, Batches: true,
 	})
 	if err != nil {
 		s.log.Error("seal presence", "room", r.id, "err", err)
@@ -281,8 +282,12 @@ func (s *Service) handle(r *room, in *inbound, alone bool) {
 			sender, b, err = openMessage(r, p.Payload)
 		}
 		if err == nil {
-			if b.Type == typeMessage {
+			switch b.Type {
+			case typeMessage:
 				s.show(r, sender, b, in.handled, alone)
+				return
+			case typeBatch:
+				s.showAll(r, sender, b.batch, in.handled, alone)
 				return
 			}
 			// A file's header or piece: handled there, unless refused.
@@ -358,7 +363,7 @@ func openMessage(r *room, payload []byte) (MemberID, body, error) {
 	if err != nil {
 		return "", body{}, err
 	}
-	if b.Type != typeMessage && b.Type != typeFile && b.Type != typePiece {
+	if b.Type != typeMessage && b.Type != typeBatch && b.Type != typeFile && b.Type != typePiece {
 		return "", body{}, fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
 	}
 	return sender, b, nil
@@ -377,6 +382,36 @@ func (s *Service) show(r *room, sender MemberID, b body, handled func(), here bo
 	// The room's showLoop writes the marks once for every batch that came
 	// while it wrote the last.
 	if r.queueShow(m, sender, b, handled, time.Now()) {
+		if here {
+			s.showLoop(r)
+		} else {
+			go s.showLoop(r)
+		}
+	}
+}
+
+// showAll shows the messages of a batch of sender, in order, as show
+// shows one, and calls handled once each is shown or found not new.
+func (s *Service) showAll(r *room, sender MemberID, bodies []body, handled func(), here bool) {
+	var left atomic.Int32
+	left.Store(int32(len(bodies)))
+	each := func() {
+		if left.Add(-1) == 0 {
+			handled()
+		}
+	}
+	start := false
+	now := time.Now()
+	for _, b := range bodies {
+		m := Message{
+			ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
+			Time: time.UnixMilli(b.TS), Own: sender == s.me,
+		}
+		if r.queueShow(m, sender, b, each, now) {
+			start = true
+		}
+	}
+	if start {
 		if here {
 			s.showLoop(r)
 		} else {

@@ -30,8 +30,9 @@ import (
 const (
 	wireVersion = 1
 	// MaxPayloadBytes bounds what a receiver even tries to open: a text of
-	// MaxTextBytes, a name and the framing fit with room to spare.
-	MaxPayloadBytes = 16 * 1024
+	// MaxTextBytes, a name and the framing fit with room to spare, even
+	// with every character of the text escaped in JSON (six bytes for one).
+	MaxPayloadBytes = 32 * 1024
 	// MaxNameRunes bounds display names.
 	MaxNameRunes = 64
 	sigContext   = "sunoye/v1 sig\x00"
@@ -46,6 +47,7 @@ const (
 	typeFile     = "file"  // a file's header: a message (see files.go)
 	typePiece    = "piece" // a piece of a file
 	typeTyping   = "typing"
+	typeBatch    = "batch" // messages sent together (see batch.go)
 )
 
 // body is the signed, encrypted JSON inside a payload.
@@ -67,6 +69,12 @@ type body struct {
 	// it (whose ID is its file's).
 	File  *fileMeta  `json:"file,omitempty"`
 	Piece *filePiece `json:"piece,omitempty"`
+	// Batches, in a presence, says that the sender opens batches.
+	Batches bool `json:"batches,omitempty"`
+	// Msgs, in a batch, are its messages' bodies, in their sender's
+	// order; opened, they are in batch.
+	Msgs  []json.RawMessage `json:"msgs,omitempty"`
+	batch []body
 }
 
 // Reasons a payload is rejected; the Service counts them per room.
@@ -172,6 +180,15 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	if err := b.validate(); err != nil {
 		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
 	}
+	if b.Type != typeBatch && b.Msgs != nil {
+		return "", body{}, fmt.Errorf("%w: messages in a %s", errPayloadBody, b.Type)
+	}
+	if b.Type == typeBatch {
+		if b.batch, err = openBatch(b.Msgs); err != nil {
+			return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
+		}
+		b.Msgs = nil
+	}
 	if len(payload) > payloadLimit(b.Type) {
 		return "", body{}, fmt.Errorf("%w: %d bytes for a %s", errPayloadSize, len(payload), b.Type)
 	}
@@ -236,6 +253,14 @@ func (b body) validate() error {
 	case typeTyping:
 		if b.ID != "" || b.Text != "" {
 			return errors.New("a typing signal carries no message")
+		}
+		return nil
+	case typeBatch:
+		if b.ID != "" || b.Text != "" || b.Run != 0 || b.Seq != 0 || b.File != nil || b.Piece != nil {
+			return errors.New("a batch carries only its messages")
+		}
+		if len(b.Msgs) < 2 || len(b.Msgs) > maxBatch {
+			return fmt.Errorf("a batch of %d messages", len(b.Msgs))
 		}
 		return nil
 	default:

@@ -3,6 +3,7 @@ package rooms
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	if sender != id.Member() {
 		t.Errorf("sender = %s, want %s", sender, id.Member())
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("body = %+v, want %+v", got, want)
 	}
 }
