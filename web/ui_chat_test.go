@@ -421,3 +421,63 @@ func TestUIUnreadLine(t *testing.T) {
 			[...document.querySelectorAll('.msg .body')].some(e => e.textContent === 'while away, again');
 	})()`)
 }
+
+// The quick reply, as a notification's click opens it, has the unread
+// line and the room's notification level too: above the first unread of
+// its few messages, or at their top when the unread began further back.
+func TestUIQuickReplyUnreadAndLevel(t *testing.T) {
+	asha, bilal, room := twoMembers(t)
+	send := func(text string) {
+		t.Helper()
+		if _, err := bilal.Send(t.Context(), room, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("read one")
+	send("read two")
+	waitFor(t, "the read messages", func() bool { hist, _ := asha.History(room); return len(hist) == 2 })
+	if err := asha.MarkRead(room); err != nil {
+		t.Fatal(err)
+	}
+	send("first unread")
+	send("second unread")
+	waitFor(t, "two unread", func() bool { in, _ := asha.Room(room); return in.Unread == 2 })
+
+	ui := startUI(t, asha, web.UIOptions{})
+	b := browser(t, 2*time.Minute)
+	act(t, b, "open the quick reply", focusPage(false), chromedp.Navigate(ui.LaunchURL(web.QuickView(room))))
+	got := until[[]any](t, b, "the unread line", `(() => {
+		const l = document.querySelector('.quick .messages .unread-line');
+		if (!l || !l.nextElementSibling || !l.previousElementSibling) return false;
+		return [l.nextElementSibling.querySelector('.body').textContent, l.previousElementSibling.querySelector('.body').textContent];
+	})()`)
+	if got[0] != "first unread" || got[1] != "read two" {
+		t.Errorf("quick reply: unread line above %q, below %q", got[0], got[1])
+	}
+
+	// Five messages shown; the unread began before them: the line on top.
+	for i := range 7 {
+		send("burst " + string(rune('a'+i)))
+	}
+	top := until[[]any](t, b, "the line on top of the five latest", `(() => {
+		const list = document.querySelector('.quick .messages');
+		const msgs = list.querySelectorAll('.msg');
+		if (msgs.length !== 5 || msgs[4].querySelector('.body').textContent !== 'burst g') return false;
+		return [list.firstElementChild.className, msgs[0].querySelector('.body').textContent];
+	})()`)
+	if top[0] != "unread-line" || top[1] != "burst c" {
+		t.Errorf("quick reply after a burst: first element %q, first message %q", top[0], top[1])
+	}
+
+	act(t, b, "choose mentions", chromedp.Evaluate[chromedp.Void](`(() => {
+		const s = document.querySelector('.quick select.notify');
+		s.value = 'mentions';
+		s.dispatchEvent(new Event('change'));
+	})()`))
+	waitFor(t, "level mentions", func() bool { in, _ := asha.Room(room); return in.Notify == rooms.NotifyMentions })
+	act(t, b, "leave the select", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+	if err := asha.SetNotify(room, rooms.NotifyNone); err != nil {
+		t.Fatal(err)
+	}
+	until[bool](t, b, "the quick reply to show level none", `document.querySelector('.quick select.notify').value === 'none'`)
+}

@@ -49,8 +49,8 @@ function messageNode(m, people) {
 // each, the history merged in, the view following new messages unless the
 // user scrolled up ("New messages ↓" then, in the full view).
 //
-// The full view also draws the unread line before the first message not
-// read. Read is what the daemon counts so (rooms.Service): a message that
+// Both views draw the unread line before the first message not read (the
+// quick reply, at the top of its few messages when that one is older). Read is what the daemon counts so (rooms.Service): a message that
 // arrived while a window showed the room with the focus. When the view
 // opens, the line goes before the room's unread messages, and the list
 // scrolls to it; later, the first message that arrives while the window
@@ -66,7 +66,7 @@ function messageList(node, quick, people) {
   let arrived = [];
   let lineBefore = null;     // id of the first unread message, the line above it
   let lineMoved = false;     // … placed since the window last had the focus
-  const line = quick ? null : document.createElement('li');
+  const line = document.createElement('li');
   if (line) {
     line.className = 'unread-line';
     line.textContent = 'Unread messages';
@@ -74,8 +74,12 @@ function messageList(node, quick, people) {
   }
 
   function placeLine() {
-    if (!line) return;
-    const at = lineBefore && [...list.children].find(li => li.dataset.id === lineBefore);
+    let at = lineBefore && [...list.children].find(li => li.dataset.id === lineBefore);
+    if (!at && quick && lineBefore) {
+      // Older than the few messages the quick reply shows: they are all
+      // unread.
+      at = list.querySelector('.msg');
+    }
     if (at) list.insertBefore(line, at);
     else line.remove();
   }
@@ -104,7 +108,9 @@ function messageList(node, quick, people) {
       placeLine();
     }
     if (quick) {
-      while (list.children.length > QUICK_MESSAGES) list.firstElementChild.remove();
+      const shown = list.querySelectorAll('.msg');
+      for (let i = 0; i < shown.length - QUICK_MESSAGES; i++) shown[i].remove();
+      placeLine();
     }
     if (follow) scrollToEnd();
     else if (jump) jump.hidden = false;
