@@ -735,6 +735,15 @@ func TestAssetsUseNoHTMLSinks(t *testing.T) {
 	if regexp.MustCompile(`<script>|<style|\sstyle=|\son[a-z]+=`).Match(html) {
 		t.Errorf("index.html has inline script, style or event handlers, which the CSP blocks")
 	}
+	// Every module is preloaded with the page, not found one level of
+	// imports at a time (a window's first show, docs/performance.md).
+	modules, _ := filepath.Glob("assets/*.js")
+	for _, m := range modules {
+		name := filepath.Base(m)
+		if name != "app.js" && !strings.Contains(string(html), `<link rel="modulepreload" href="`+name+`">`) {
+			t.Errorf("index.html does not preload %s", name)
+		}
+	}
 }
 
 // POST /v1/open (sunoye open) hands a parsed view to the daemon's window
