@@ -16,28 +16,19 @@ import (
 // messageCounter is an in-memory broker that counts the packets published
 // on message topics.
 type messageCounter struct {
-	*memBroker
+	hookedBroker
 	packets atomic.Int64
 }
 
-func (b *messageCounter) Open(ctx context.Context, cfg SessionConfig) (Session, error) {
-	s, err := b.memBroker.Open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &countedSession{Session: s, b: b}, nil
-}
-
-type countedSession struct {
-	Session
-	b *messageCounter
-}
-
-func (s *countedSession) Publish(ctx context.Context, p Packet) error {
-	if strings.HasSuffix(p.Topic, "/m") {
-		s.b.packets.Add(1)
-	}
-	return s.Session.Publish(ctx, p)
+func newMessageCounter() *messageCounter {
+	b := &messageCounter{}
+	b.hookedBroker = hookedBroker{memBroker: newMemBroker(), hook: func(_ context.Context, p Packet, publish func() error) error {
+		if strings.HasSuffix(p.Topic, "/m") {
+			b.packets.Add(1)
+		}
+		return publish()
+	}}
+	return b
 }
 
 // newChatPair is Asha and Bilal in one room on an in-memory broker, each listing
@@ -112,7 +103,7 @@ func shownOnce(t *testing.T, svc *Service, room ID, want map[string]bool) {
 // Messages sent at once travel together: fewer packets than messages,
 // each message shown once on both sides, and every packet acknowledged.
 func TestBurstTravelsTogether(t *testing.T) {
-	b := &messageCounter{memBroker: newMemBroker()}
+	b := newMessageCounter()
 	asha, bilal, room := newChatPair(t, b)
 	b.packets.Store(0)
 	const n = 400
@@ -138,7 +129,7 @@ func TestBurstTravelsTogether(t *testing.T) {
 // text escapes to in JSON (a text of 4 KiB of "<>" could not be sent
 // before batches came).
 func TestBurstOfLargeMessages(t *testing.T) {
-	b := &messageCounter{memBroker: newMemBroker()}
+	b := newMessageCounter()
 	asha, bilal, room := newChatPair(t, b)
 	b.packets.Store(0)
 	want := sendAll(t, asha, room, 40, func(i int) string {
@@ -157,7 +148,7 @@ func TestBurstOfLargeMessages(t *testing.T) {
 // A member whose presence does not say it opens batches (a daemon from
 // before them) gets every message alone.
 func TestNoBatchesForOlderMembers(t *testing.T) {
-	b := &messageCounter{memBroker: newMemBroker()}
+	b := newMessageCounter()
 	asha, bilal, room := newChatPair(t, b)
 	r := asha.room(room)
 	carol := fuzzIdentity(t, 3)

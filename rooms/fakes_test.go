@@ -248,6 +248,30 @@ func (s *memSession) Close(context.Context, bool) error {
 	return nil
 }
 
+// hookedBroker is a memBroker whose sessions hand every publish to hook,
+// which may look at it, hold it up or refuse it; publish sends it on.
+type hookedBroker struct {
+	*memBroker
+	hook func(ctx context.Context, p Packet, publish func() error) error
+}
+
+func (b *hookedBroker) Open(ctx context.Context, cfg SessionConfig) (Session, error) {
+	s, err := b.memBroker.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &hookedSession{Session: s, b: b}, nil
+}
+
+type hookedSession struct {
+	Session
+	b *hookedBroker
+}
+
+func (s *hookedSession) Publish(ctx context.Context, p Packet) error {
+	return s.b.hook(ctx, p, func() error { return s.Session.Publish(ctx, p) })
+}
+
 // memState is a StateStore in memory.
 type memState struct {
 	mu    sync.Mutex

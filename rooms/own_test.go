@@ -110,28 +110,19 @@ func TestOwnEchoNotSavedBeforeShown(t *testing.T) {
 // publishCheck is a memBroker whose sessions call check before each
 // publish on a message topic.
 type publishCheck struct {
-	*memBroker
+	hookedBroker
 	check func(Packet)
 }
 
-func (b *publishCheck) Open(ctx context.Context, cfg SessionConfig) (Session, error) {
-	s, err := b.memBroker.Open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &checkedSession{Session: s, b: b}, nil
-}
-
-type checkedSession struct {
-	Session
-	b *publishCheck
-}
-
-func (s *checkedSession) Publish(ctx context.Context, p Packet) error {
-	if !p.Retained && len(p.Payload) > 0 {
-		s.b.check(p)
-	}
-	return s.Session.Publish(ctx, p)
+func newPublishCheck() *publishCheck {
+	b := &publishCheck{}
+	b.hookedBroker = hookedBroker{memBroker: newMemBroker(), hook: func(_ context.Context, p Packet, publish func() error) error {
+		if !p.Retained && len(p.Payload) > 0 {
+			b.check(p)
+		}
+		return publish()
+	}}
+	return b
 }
 
 // No message of a run goes out before the state file holds the run as our
@@ -145,7 +136,7 @@ func TestNoSendBeforeRunSaved(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var violations []string
-	b := &publishCheck{memBroker: newMemBroker()}
+	b := newPublishCheck()
 	fx := newOwnFixture(t, b)
 	run := fx.svc.cfg.Run
 	b.check = func(Packet) {
@@ -287,7 +278,7 @@ func TestOwnEchoKnownWithoutOpening(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var sent []byte
-	b := &publishCheck{memBroker: newMemBroker()}
+	b := newPublishCheck()
 	b.check = func(p Packet) {
 		mu.Lock()
 		sent = slices.Clone(p.Payload)

@@ -11,31 +11,22 @@ import (
 // each waits for its context, as over a connection to a broker that has
 // hung. waiting gets the topic of each such publish as it begins.
 type silentBroker struct {
-	*memBroker
+	hookedBroker
 	silent  atomic.Bool
 	waiting chan string
 }
 
-func (b *silentBroker) Open(ctx context.Context, cfg SessionConfig) (Session, error) {
-	s, err := b.memBroker.Open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &silentSession{Session: s, b: b}, nil
-}
-
-type silentSession struct {
-	Session
-	b *silentBroker
-}
-
-func (s *silentSession) Publish(ctx context.Context, p Packet) error {
-	if !s.b.silent.Load() {
-		return s.Session.Publish(ctx, p)
-	}
-	s.b.waiting <- p.Topic
-	<-ctx.Done()
-	return ctx.Err()
+func newSilentBroker() *silentBroker {
+	b := &silentBroker{waiting: make(chan string, 16)}
+	b.hookedBroker = hookedBroker{memBroker: newMemBroker(), hook: func(ctx context.Context, p Packet, publish func() error) error {
+		if !b.silent.Load() {
+			return publish()
+		}
+		b.waiting <- p.Topic
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	return b
 }
 
 // silentRegistry is a memRegistry whose Leave, once silent, waits for its
@@ -61,7 +52,7 @@ func (g *silentRegistry) Leave(ctx context.Context, id ID, token []byte) error {
 // still cleared (published, its acknowledgement given up on), and every
 // lease's release is tried, all at once.
 func TestShutdownDoesNotWaitForSilentServers(t *testing.T) {
-	b := &silentBroker{memBroker: newMemBroker(), waiting: make(chan string, 16)}
+	b := newSilentBroker()
 	g := &silentRegistry{memRegistry: newMemRegistry(), left: make(chan error, 16)}
 	svc, _ := newTestService(t, "Quinn", g, b)
 	const n = 2
