@@ -23,7 +23,9 @@ import (
 // through the path every message takes (marks saved first, acknowledged
 // once shown). Pieces are acknowledged as they are taken in: a broker
 // holds only a small window of unacknowledged messages per client, and a
-// file is more pieces than that. See docs/protocol.md.
+// file is more pieces than that; pieces a receiver lost (taken in before
+// a crash) it asks its sender for again (filewant.go). See
+// docs/protocol.md.
 const (
 	// MaxFileBytes is the largest file that can be sent.
 	MaxFileBytes = 8 << 20
@@ -210,6 +212,7 @@ type assembly struct {
 	have    int
 	begun   time.Time
 	last    time.Time
+	wanted  time.Time // when its missing pieces were last asked for
 }
 
 // roomFiles is a room's files: those kept with its history, within a
@@ -227,6 +230,7 @@ type roomFiles struct {
 	announced int64 // bytes the files being built announce
 	dropped   uint64
 	closed    bool
+	answered  time.Time // when a want of ours was last answered
 }
 
 func newRoomFiles(budget int64) *roomFiles {
@@ -275,7 +279,7 @@ func (f *roomFiles) get(id string) ([]byte, error) {
 // begin starts putting together the file of header b from sender, whose
 // acknowledgement is handled, and arms its deadline with expire. It
 // refuses a file beyond the room's bounds.
-func (f *roomFiles) begin(sender MemberID, b body, handled func(), now time.Time, expire func(fileKey)) error {
+func (f *roomFiles) begin(sender MemberID, b body, handled func(), now time.Time, expire, ask func(fileKey)) error {
 	k := fileKey{sender, b.ID}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -301,6 +305,7 @@ func (f *roomFiles) begin(sender MemberID, b body, handled func(), now time.Time
 	f.building[k] = &assembly{header: b, handled: handled, pieces: make([][]byte, b.File.Pieces), begun: now, last: now}
 	f.announced += b.File.Size
 	time.AfterFunc(pieceDeadline, func() { expire(k) })
+	time.AfterFunc(wantAfter, func() { ask(k) })
 	return nil
 }
 

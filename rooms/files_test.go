@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -384,8 +385,10 @@ func TestSniffAndSafeName(t *testing.T) {
 
 // A receiver that stops mid-file has acknowledged the pieces it took and
 // not the header: the broker sends the next run the header and the rest
-// only. The file is then never shown half: it waits, and is dropped at
-// the deadline, its header acknowledged at last.
+// only. The file is then never shown half: it waits for its sender to
+// send the missing pieces again (TestFileMissingPiecesAskedAgain; this
+// sender, forged here, never does), and is dropped at the deadline, its
+// header acknowledged at last.
 func TestFileRestartMidFile(t *testing.T) {
 	data := pngBytes(t, 3*pieceBytes)
 	first := newFileFixture(t)
@@ -461,5 +464,119 @@ func TestFilePiecesWaitForTheirHeader(t *testing.T) {
 	waitFor(t, "every payload acknowledged", func() bool { return fx.acked.Load() == fx.sent.Load() })
 	if r, d := fx.counts(); r != ahead || d != 0 {
 		t.Errorf("rejected %d (want the %d ahead), dropped %d", r, ahead, d)
+	}
+}
+
+// A file whose pieces stop coming — a receiver that crashed after taking
+// some (they were acknowledged, and in its memory only), or a broker that
+// dropped them — is completed by asking its sender again: the receiver
+// asks for the missing pieces once they have stopped coming, and the
+// sender, which keeps its files, publishes those again, once however
+// often it is asked.
+func TestFileMissingPiecesAskedAgain(t *testing.T) {
+	t.Parallel()
+	var drop, large atomic.Int32
+	drop.Store(2)
+	b := &hookedBroker{memBroker: newMemBroker(), hook: func(_ context.Context, p Packet, publish func() error) error {
+		if len(p.Payload) > 64<<10 {
+			large.Add(1)
+			if drop.Add(-1) >= 0 {
+				return nil // lost on the way
+			}
+		}
+		return publish()
+	}}
+	reg := newMemRegistry()
+	asha, _ := newTestService(t, "Asha", reg, b)
+	bilal, _ := newTestService(t, "Bilal", reg, b)
+	inv, err := asha.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bilal.Join(t.Context(), inv.Room, inv.Password); err != nil {
+		t.Fatal(err)
+	}
+	data := pngBytes(t, 3*pieceBytes+17)
+	m, err := asha.SendFile(t.Context(), inv.Room, "cat.png", data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	deadline := time.Now().Add(pieceDeadline)
+	for {
+		h, _ := bilal.History(inv.Room)
+		if len(h) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the file did not arrive within %v; %d large publishes", pieceDeadline, large.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("two of four pieces lost: the file arrived after %v (asked again after %v)", time.Since(start).Round(time.Millisecond), wantAfter)
+	if _, got, err := bilal.File(inv.Room, m.ID); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Bilal's copy: %d bytes, %v", len(got), err)
+	}
+	if n := large.Load(); n != 5 {
+		t.Errorf("%d large pieces published in all, want 5: the 3 (the fourth is small), and the 2 lost again", n)
+	}
+	if in, _ := bilal.Room(inv.Room); in.Rejected != 0 || in.FilesDropped != 0 {
+		t.Errorf("Bilal counted %d rejected, %d files dropped", in.Rejected, in.FilesDropped)
+	}
+}
+
+// A want is answered at most once every wantEvery in a room, whoever asks
+// and however often: a member cannot make a sender publish its files in a
+// loop. Wants that are not what a member sends are refused.
+func TestWantBounded(t *testing.T) {
+	t.Parallel()
+	var large atomic.Int32
+	b := &hookedBroker{memBroker: newMemBroker(), hook: func(_ context.Context, p Packet, publish func() error) error {
+		if len(p.Payload) > 64<<10 {
+			large.Add(1)
+		}
+		return publish()
+	}}
+	asha, _ := newTestService(t, "Asha", newMemRegistry(), b)
+	inv, err := asha.Create(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pngBytes(t, 2*pieceBytes)
+	m, err := asha.SendFile(t.Context(), inv.Room, "cat.png", data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := asha.room(inv.Room)
+	mallory := fuzzIdentity(t, 9)
+	want := func(id string, pieces []int) Packet {
+		p, err := seal(r.aead, r.topics.messages, mallory, body{Type: typeWant, ID: id, Name: "Mallory", TS: time.Now().UnixMilli(), Want: pieces})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Packet{Topic: r.topics.messages, Payload: p}
+	}
+	before := large.Load()
+	for range 100 {
+		b.publish(want(m.ID, []int{0, 1, 1, 0}))
+	}
+	waitFor(t, "the answer", func() bool { return large.Load() >= before+2 })
+	time.Sleep(100 * time.Millisecond) // an observation of what does not happen: more
+	if n := large.Load() - before; n != 2 {
+		t.Errorf("100 wants of pieces 0, 1, 1, 0 made Asha publish %d pieces, want one answer (2: each once)", n)
+	}
+	count := func() uint64 { in, _ := asha.Room(inv.Room); return in.Rejected }
+	for what, p := range map[string]Packet{
+		"no pieces":     want(m.ID, nil),
+		"a bad piece":   want(m.ID, []int{maxPieces}),
+		"a negative":    want(m.ID, []int{-1}),
+		"too many":      want(m.ID, make([]int, maxPieces+1)),
+		"a bad file id": want("../x", []int{0}),
+	} {
+		before := count()
+		asha.deliverNow(r, p)
+		if count() != before+1 {
+			t.Errorf("%s: not rejected", what)
+		}
 	}
 }

@@ -100,9 +100,20 @@ func (s *Service) publishFile(ctx context.Context, r *room, sess Session, header
 	if err := sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload}); err != nil {
 		return err
 	}
+	return s.publishPieces(ctx, r, sess, header, data, nil)
+}
+
+// publishPieces publishes the pieces of a file (those of indices, or all
+// if nil), a few at a time.
+func (s *Service) publishPieces(ctx context.Context, r *room, sess Session, header body, data []byte, indices []int) error {
+	if indices == nil {
+		for i := range header.File.Pieces {
+			indices = append(indices, i)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(piecesInFlight)
-	for i := range header.File.Pieces {
+	for _, i := range indices {
 		g.Go(func() error {
 			from := i * pieceBytes
 			p, err := seal(r.aead, r.topics.messages, s.cfg.Identity, body{
@@ -131,7 +142,7 @@ func (s *Service) receiveFile(r *room, sender MemberID, b body, handled func()) 
 			s.show(r, sender, b, handled, false)
 			return nil
 		}
-		return r.files.begin(sender, b, handled, now, func(k fileKey) { s.expireFile(r, k) })
+		return r.files.begin(sender, b, handled, now, func(k fileKey) { s.expireFile(r, k) }, func(k fileKey) { s.askMissing(r, k) })
 	}
 	a, data, err := r.files.piece(sender, b, now)
 	switch {

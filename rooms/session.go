@@ -289,6 +289,12 @@ func (s *Service) handle(r *room, in *inbound, alone bool) {
 			case typeBatch:
 				s.showAll(r, sender, b.batch, in.handled, alone)
 				return
+			case typeWant:
+				if sender != s.me {
+					s.onWant(r, b)
+				}
+				in.handled()
+				return
 			}
 			// A file's header or piece: handled there, unless refused.
 			if err = s.receiveFile(r, sender, b, in.handled); err == nil {
@@ -363,7 +369,7 @@ func openMessage(r *room, payload []byte) (MemberID, body, error) {
 	if err != nil {
 		return "", body{}, err
 	}
-	if b.Type != typeMessage && b.Type != typeBatch && b.Type != typeFile && b.Type != typePiece {
+	if b.Type != typeMessage && b.Type != typeBatch && b.Type != typeFile && b.Type != typePiece && b.Type != typeWant {
 		return "", body{}, fmt.Errorf("%w: %s body on the message topic", errPayloadBody, b.Type)
 	}
 	return sender, b, nil

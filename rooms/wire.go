@@ -48,6 +48,7 @@ const (
 	typePiece    = "piece" // a piece of a file
 	typeTyping   = "typing"
 	typeBatch    = "batch" // messages sent together (see batch.go)
+	typeWant     = "want"  // a file's missing pieces asked for (see filewant.go)
 )
 
 // body is the signed, encrypted JSON inside a payload.
@@ -69,6 +70,8 @@ type body struct {
 	// it (whose ID is its file's).
 	File  *fileMeta  `json:"file,omitempty"`
 	Piece *filePiece `json:"piece,omitempty"`
+	// Want, in a want, are the pieces of file ID asked for again.
+	Want []int `json:"want,omitempty"`
 	// Batches, in a presence, says that the sender opens batches.
 	Batches bool `json:"batches,omitempty"`
 	// Msgs, in a batch, are its messages' bodies, in their sender's
@@ -180,8 +183,8 @@ func open(aead cipher.AEAD, topic string, payload []byte) (MemberID, body, error
 	if err := b.validate(); err != nil {
 		return "", body{}, fmt.Errorf("%w: %v", errPayloadBody, err)
 	}
-	if b.Type != typeBatch && b.Msgs != nil {
-		return "", body{}, fmt.Errorf("%w: messages in a %s", errPayloadBody, b.Type)
+	if b.Type != typeBatch && b.Msgs != nil || b.Type != typeWant && b.Want != nil {
+		return "", body{}, fmt.Errorf("%w: a batch's or a want's field in a %s", errPayloadBody, b.Type)
 	}
 	if b.Type == typeBatch {
 		if b.batch, err = openBatch(b.Msgs); err != nil {
@@ -253,6 +256,22 @@ func (b body) validate() error {
 	case typeTyping:
 		if b.ID != "" || b.Text != "" {
 			return errors.New("a typing signal carries no message")
+		}
+		return nil
+	case typeWant:
+		if !validMessageID(b.ID) {
+			return errors.New("bad file id")
+		}
+		if b.Text != "" || b.Run != 0 || b.Seq != 0 || b.File != nil || b.Piece != nil {
+			return errors.New("a want carries only the pieces it asks for")
+		}
+		if len(b.Want) == 0 || len(b.Want) > maxPieces {
+			return fmt.Errorf("a want of %d pieces", len(b.Want))
+		}
+		for _, i := range b.Want {
+			if i < 0 || i >= maxPieces {
+				return fmt.Errorf("a want of piece %d", i)
+			}
 		}
 		return nil
 	case typeBatch:
