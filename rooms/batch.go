@@ -192,7 +192,9 @@ func (s *Service) sendTogether(ctx context.Context, r *room, m Message, run uint
 // first among them, into one payload, hands the sealing over, and
 // publishes the payload. A lone message is published on the caller's
 // goroutine, bounded by its ctx, as Send always did; a batch outlives its
-// sealer's ctx (the others in it have their own), bounded by maxSendWait.
+// sealer's ctx (the others in it have their own), bounded by maxSendWait,
+// and so does a lone message whose caller gave up as it was asked to
+// seal: it was numbered, and goes out as its error says.
 func (s *Service) sealNext(ctx context.Context, r *room, run uint64) {
 	name := s.Name()
 	items := r.out.take(name)
@@ -236,7 +238,7 @@ func (s *Service) sealNext(ctx context.Context, r *room, run uint64) {
 	case err != nil:
 		sent.err = err
 		close(sent.done)
-	case len(items) == 1:
+	case len(items) == 1 && ctx.Err() == nil:
 		sent.err = sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload})
 		close(sent.done)
 	default:

@@ -48,7 +48,7 @@ func (fx replayFixture) shown() []string {
 		return !fx.r.showing
 	})
 	var got []string
-	for _, m := range fx.r.hist.list() {
+	for _, m := range fx.r.history() {
 		got = append(got, m.ID)
 	}
 	return got
