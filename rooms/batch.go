@@ -227,6 +227,7 @@ func (s *Service) sealNext(ctx context.Context, r *room, run uint64) {
 	if err == nil {
 		if b.Type == typeBatch {
 			b.Msgs, b.batch = nil, bodies
+			s.log.Debug("messages sent together", "room", r.id, "messages", len(bodies), "bytes", len(payload))
 		}
 		r.sealedOwn(payload, b)
 	}
