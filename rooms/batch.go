@@ -14,14 +14,17 @@ import (
 // receivers a verification, the most of what SunOye adds to MQTT, and
 // every packet costs the broker and both ends its round of MQTT. When
 // several messages of a room are sent at once — a script, a paste of many
-// lines, the windows and the CLI together — those that wait while one is
-// sealed go out together: one payload, sealed and signed once, of up to
+// lines, the windows and the CLI together — those that come while one is
+// on its way to the broker go out together, next: one payload, sealed and signed once, of up to
 // maxBatch messages and 16 KiB. Each keeps its own id, place in
 // its sender's sequence, and everything else a lone message has; a
 // receiver opens the batch once and handles its messages one by one, in
 // order, as lone ones (de-duplication, marks, history), and acknowledges
 // the packet once all are shown. A lone message goes out alone, as
-// before, with no wait: a batch forms only behind a message being sealed.
+// before, with no wait: a batch forms only behind a message on its way.
+// (While the broker is unreachable, the messages behind the one waiting
+// for it wait too; one whose caller gives up before its turn is not sent,
+// and its caller is told so.)
 //
 // Batches go only to rooms whose every present member has said, in its
 // presence, that it opens them (body.Batches): an older daemon would
@@ -129,6 +132,13 @@ func (b *outbox) take(name string) []*outgoing {
 	return items
 }
 
+// waiting returns how many messages wait to be sealed.
+func (b *outbox) waiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
 // handOver asks the caller of the oldest waiting message to seal next,
 // or ends the sealing if none waits.
 func (b *outbox) handOver() {
@@ -189,8 +199,11 @@ func (s *Service) sendTogether(ctx context.Context, r *room, m Message, run uint
 }
 
 // sealNext seals the messages at the head of r's outbox, the caller's
-// first among them, into one payload, hands the sealing over, and
-// publishes the payload. A lone message is published on the caller's
+// first among them, into one payload, publishes it, and once the broker
+// has it (or the publish has ended otherwise) hands the sealing over: the
+// messages sent while a payload is on its way to the broker go together
+// in the next one, as a database commits the transactions that came
+// while it wrote the last (group commit). A lone message is published on the caller's
 // goroutine, bounded by its ctx, as Send always did; a batch outlives its
 // sealer's ctx (the others in it have their own), bounded by maxSendWait,
 // and so does a lone message whose caller gave up as it was asked to
@@ -234,20 +247,22 @@ func (s *Service) sealNext(ctx context.Context, r *room, run uint64) {
 	for _, o := range items[1:] {
 		o.ready <- struct{}{}
 	}
-	r.out.handOver()
 	switch {
 	case err != nil:
 		sent.err = err
 		close(sent.done)
+		r.out.handOver()
 	case len(items) == 1 && ctx.Err() == nil:
 		sent.err = sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload})
 		close(sent.done)
+		r.out.handOver()
 	default:
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxSendWait)
 		go func() {
 			defer cancel()
 			sent.err = sess.Publish(pctx, Packet{Topic: r.topics.messages, Payload: payload})
 			close(sent.done)
+			r.out.handOver()
 		}()
 	}
 }

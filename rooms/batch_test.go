@@ -50,25 +50,37 @@ func newChatPair(t *testing.T, b Transport) (asha, bilal *Service, room ID) {
 			info, _ := svc.Room(inv.Room)
 			return len(info.Members) == 2
 		})
+		// As once the presences the broker keeps have had time to come
+		// (holdWindow after the session opened): batches may go.
+		r := svc.room(inv.Room)
+		r.mu.Lock()
+		r.holdUntil = time.Now()
+		r.mu.Unlock()
 	}
 	return asha, bilal, inv.Room
 }
 
 // sendAll sends n messages to room from n goroutines at once, as a
-// script or many windows would, and returns their texts.
+// script or many windows would, and returns their texts. The goroutines
+// start together: on a busy machine, goroutines started one after another
+// could each come after the one before had been sent (run 12 of the
+// loaded suite: 400 in 400 packets).
 func sendAll(t *testing.T, svc *Service, room ID, n int, text func(i int) string) map[string]bool {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	want := make(map[string]bool, n)
+	start := make(chan struct{})
 	for i := range n {
 		want[text(i)] = true
 		wg.Go(func() {
+			<-start
 			if _, err := svc.Send(t.Context(), room, text(i)); err != nil {
 				errs <- err
 			}
 		})
 	}
+	close(start)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -103,9 +115,23 @@ func shownOnce(t *testing.T, svc *Service, room ID, want map[string]bool) {
 // Messages sent at once travel together: fewer packets than messages,
 // each message shown once on both sides, and every packet acknowledged.
 func TestBurstTravelsTogether(t *testing.T) {
+	// The in-memory broker takes a publish at once, where a real one
+	// answers after a round trip, during which the messages sent meanwhile
+	// gather: the first message of the burst is held on its way until
+	// some have.
+	var sender atomic.Pointer[room]
+	var once sync.Once
 	b := newMessageCounter()
+	counted := b.hook
+	b.hook = func(ctx context.Context, p Packet, publish func() error) error {
+		if r := sender.Load(); r != nil && p.Topic == r.topics.messages {
+			once.Do(func() { waitFor(t, "messages behind the first", func() bool { return r.out.waiting() >= 10 }) })
+		}
+		return counted(ctx, p, publish)
+	}
 	asha, bilal, room := newChatPair(t, b)
 	b.packets.Store(0)
+	sender.Store(asha.room(room))
 	const n = 400
 	want := sendAll(t, asha, room, n, func(i int) string { return fmt.Sprintf("message %d", i) })
 	shownOnce(t, bilal, room, want)
@@ -165,6 +191,74 @@ func TestNoBatchesForOlderMembers(t *testing.T) {
 	if got := b.packets.Load(); got != n {
 		t.Errorf("with an older member present, %d messages went out in %d packets, want %d", n, got, n)
 	}
+}
+
+// A member seen without batches keeps them off while it is a member,
+// present or away (its broker session queueing for it), across a restart;
+// and until the presences the broker keeps have had time to come after a
+// session opens, none go. One who says it opens them again turns them on.
+func TestBatchesWaitForOlderPeersAway(t *testing.T) {
+	fx := newReplayFixture(t)
+	now := time.Now()
+	fx.r.holdUntil = now.Add(holdWindow)
+	if fx.r.batching(now) {
+		t.Error("batches before the kept presences can have come")
+	}
+	if !fx.r.batching(now.Add(holdWindow)) {
+		t.Fatal("no batches in a room of members who open them")
+	}
+	fx.svc.deliverNow(fx.r, fx.presence(1, 0, false)) // Bilal, an older SunOye
+	if fx.r.batching(now.Add(holdWindow)) {
+		t.Error("batches with an older member present")
+	}
+	fx.svc.deliverNow(fx.r, Packet{Topic: fx.r.topics.presenceOf(fx.bilal.Member())}) // his Will: away
+	if fx.r.batching(now.Add(holdWindow)) {
+		t.Error("batches with an older member away")
+	}
+	saved := fx.r.saved()
+	if len(saved.OlderPeers) != 1 || saved.OlderPeers[0] != fx.bilal.Member() {
+		t.Fatalf("saved older peers %v", saved.OlderPeers)
+	}
+	again := newRoom(fx.r.id, fx.r.gen, fx.r.key, 10)
+	for _, m := range saved.OlderPeers {
+		again.olderPeers[m] = true
+	}
+	if again.batching(now.Add(holdWindow)) {
+		t.Error("batches after a restart, with an older member away")
+	}
+	b := presenceBody("Bilal")
+	b.Batches = true
+	topic := fx.r.topics.presenceOf(fx.bilal.Member())
+	fx.svc.deliverNow(fx.r, Packet{Topic: topic, Payload: sealPresence(t, fx.key, topic, fx.bilal, b)})
+	if !fx.r.batching(now.Add(holdWindow)) {
+		t.Error("no batches once the member says it opens them")
+	}
+}
+
+// A text that fits only since batches came (past 16 KiB sealed) is
+// refused, with a reason, in a room with an older member, who would drop
+// it.
+func TestLongTextForOlderMember(t *testing.T) {
+	b := newMessageCounter()
+	asha, bilal, room := newChatPair(t, b)
+	text := strings.Repeat("<&>", MaxTextBytes/3)
+	r := asha.room(room)
+	carol := fuzzIdentity(t, 3)
+	topic := r.topics.presenceOf(carol.Member())
+	b.publish(Packet{Topic: topic, Payload: sealPresence(t, r.key, topic, carol, presenceBody("Carol"))})
+	waitFor(t, "Carol listed", func() bool { in, _ := asha.Room(room); return len(in.Members) == 3 })
+	_, err := asha.Send(t.Context(), room, text)
+	if !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "older SunOye") {
+		t.Fatalf("with an older member: %v", err)
+	}
+	if _, err := bilal.Send(t.Context(), room, "after"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the next message", func() bool { h, _ := asha.History(room); return len(h) == 1 })
+	if h, _ := asha.History(room); h[0].Text != "after" {
+		t.Errorf("Asha shows %q", h[0].Text)
+	}
+	// Among members who open batches it goes: TestBurstOfLargeMessages.
 }
 
 // sealBatch seals Bilal's batch of the given message bodies.

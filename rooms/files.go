@@ -230,7 +230,7 @@ type roomFiles struct {
 	announced int64 // bytes the files being built announce
 	dropped   uint64
 	closed    bool
-	answered  time.Time // when a want of ours was last answered
+	answered  []answer // the wants answered within wantEvery
 }
 
 func newRoomFiles(budget int64) *roomFiles {

@@ -525,9 +525,11 @@ func TestFileMissingPiecesAskedAgain(t *testing.T) {
 	}
 }
 
-// A want is answered at most once every wantEvery in a room, whoever asks
-// and however often: a member cannot make a sender publish its files in a
-// loop. Wants that are not what a member sends are refused.
+// A want is answered at most once per member and file, and maxAnswers
+// times in a room, every wantEvery, however often and by how many
+// identities it is asked: a member cannot make a sender publish its files
+// in a loop, nor keep others' wants from an answer with wants of nothing.
+// Wants that are not what a member sends are refused.
 func TestWantBounded(t *testing.T) {
 	t.Parallel()
 	var large atomic.Int32
@@ -549,14 +551,18 @@ func TestWantBounded(t *testing.T) {
 	}
 	r := asha.room(inv.Room)
 	mallory := fuzzIdentity(t, 9)
-	want := func(id string, pieces []int) Packet {
-		p, err := seal(r.aead, r.topics.messages, mallory, body{Type: typeWant, ID: id, Name: "Mallory", TS: time.Now().UnixMilli(), Want: pieces})
+	wantAs := func(who Identity, id string, pieces []int) Packet {
+		p, err := seal(r.aead, r.topics.messages, who, body{Type: typeWant, ID: id, Name: "Mallory", TS: time.Now().UnixMilli(), Want: pieces})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return Packet{Topic: r.topics.messages, Payload: p}
 	}
+	want := func(id string, pieces []int) Packet { return wantAs(mallory, id, pieces) }
 	before := large.Load()
+	for range 20 {
+		b.publish(want(m.ID, []int{40, 51})) // past the file's end: nothing to send
+	}
 	for range 100 {
 		b.publish(want(m.ID, []int{0, 1, 1, 0}))
 	}
@@ -564,6 +570,16 @@ func TestWantBounded(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // an observation of what does not happen: more
 	if n := large.Load() - before; n != 2 {
 		t.Errorf("100 wants of pieces 0, 1, 1, 0 made Asha publish %d pieces, want one answer (2: each once)", n)
+	}
+	// Many identities: maxAnswers answers in all (Mallory's one included).
+	before = large.Load()
+	for i := range 10 {
+		b.publish(wantAs(fuzzIdentity(t, byte(20+i)), m.ID, []int{0}))
+	}
+	waitFor(t, "the answers", func() bool { return large.Load() >= before+maxAnswers-1 })
+	time.Sleep(100 * time.Millisecond) // an observation of what does not happen: more
+	if n := large.Load() - before; n != maxAnswers-1 {
+		t.Errorf("10 identities' wants made Asha publish %d pieces, want %d", n, maxAnswers-1)
 	}
 	count := func() uint64 { in, _ := asha.Room(inv.Room); return in.Rejected }
 	for what, p := range map[string]Packet{

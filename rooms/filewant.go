@@ -16,16 +16,18 @@ import (
 // receiver whose file has stopped growing asks its sender for what is
 // missing — a "want", sealed and signed on the message topic like
 // everything else — and the sender, which keeps the bytes of the files it
-// sent, publishes those pieces again. A want costs its sender at most one
-// publishing of a file every wantEvery per room, whoever asks.
+// sent, publishes those pieces again: for each member at most once per
+// file every wantEvery, and at most maxAnswers times every wantEvery in a
+// room, whoever asks (a member with many identities included).
 
 const (
 	// wantAfter is how long a file being put together waits for its next
 	// piece before its receiver asks for the missing ones; wantEvery, how
 	// long before it asks again, and how often a sender answers in a
 	// room.
-	wantAfter = 3 * time.Second
-	wantEvery = 10 * time.Second
+	wantAfter  = 3 * time.Second
+	wantEvery  = 10 * time.Second
+	maxAnswers = 4
 )
 
 // wantDue returns the missing pieces of file k, if its pieces have
@@ -81,15 +83,15 @@ func (s *Service) askMissing(r *room, k fileKey) {
 	}
 }
 
-// onWant answers a member's want of pieces of one of our files, if we
-// still keep its bytes, at most once every wantEvery in the room.
-func (s *Service) onWant(r *room, b body) {
+// onWant answers member's want of pieces of one of our files, if we
+// still keep its bytes, within the bounds of answerWant.
+func (s *Service) onWant(r *room, member MemberID, b body) {
 	m, ok := r.message(b.ID)
 	if !ok || !m.Own || m.File == nil {
 		return // not ours, or not a file: someone else's to answer
 	}
 	data, err := r.files.get(b.ID)
-	if err != nil || !r.files.answerWant(time.Now()) {
+	if err != nil {
 		return
 	}
 	header := body{
@@ -99,7 +101,7 @@ func (s *Service) onWant(r *room, b body) {
 	want := slices.Compact(slices.Sorted(slices.Values(b.Want)))
 	want = slices.DeleteFunc(want, func(i int) bool { return i >= header.File.Pieces })
 	sess := r.session()
-	if sess == nil || len(want) == 0 {
+	if sess == nil || len(want) == 0 || !r.files.answerWant(member, b.ID, time.Now()) {
 		return
 	}
 	go func() {
@@ -112,14 +114,29 @@ func (s *Service) onWant(r *room, b body) {
 	}()
 }
 
-// answerWant reports whether a want may be answered now: at most one
-// every wantEvery in a room.
-func (f *roomFiles) answerWant(now time.Time) bool {
+// answerWant reports whether member's want of file id may be answered
+// now, and if so counts it: at most once per member and file, and
+// maxAnswers times in the room, every wantEvery.
+func (f *roomFiles) answerWant(member MemberID, id string, now time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if now.Sub(f.answered) < wantEvery {
+	recent := f.answered[:0]
+	for _, a := range f.answered {
+		if now.Sub(a.at) < wantEvery {
+			recent = append(recent, a)
+		}
+	}
+	f.answered = recent
+	if len(recent) >= maxAnswers || slices.ContainsFunc(recent, func(a answer) bool { return a.member == member && a.id == id }) {
 		return false
 	}
-	f.answered = now
+	f.answered = append(f.answered, answer{member: member, id: id, at: now})
 	return true
+}
+
+// answer is a want answered.
+type answer struct {
+	member MemberID
+	id     string
+	at     time.Time
 }

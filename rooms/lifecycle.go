@@ -275,7 +275,7 @@ func (s *Service) Restore(ctx context.Context, saved []SavedRoom) error {
 // savedOptions are the attachOptions of a saved room.
 func savedOptions(sr SavedRoom) attachOptions {
 	rec, _ := sr.record()
-	return attachOptions{rec: rec, notify: sr.level(), joinedAt: sr.JoinedAt, marks: sr.Marks}
+	return attachOptions{rec: rec, notify: sr.level(), joinedAt: sr.JoinedAt, marks: sr.Marks, older: sr.OlderPeers}
 }
 
 // retryPending tries again to open the sessions of saved rooms that could

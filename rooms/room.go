@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,10 +95,13 @@ type room struct {
 	// ownPending are our messages waiting for the broker's confirmation,
 	// with the acknowledgement of their echo if it came meanwhile.
 	ownPending map[string]func()
-	// batchers are the members whose presence said they open batches;
-	// out, our messages waiting to be sealed (see batch.go).
-	batchers map[MemberID]bool
-	out      outbox
+	// olderPeers are the members seen whose presence did not say they
+	// open batches (kept across restarts: they may be away, the broker
+	// queueing for them), up to maxMarks; manyOlder is set if there were
+	// more. out is our messages waiting to be sealed (see batch.go).
+	olderPeers map[MemberID]bool
+	manyOlder  bool
+	out        outbox
 	// pipe holds the packets being opened ahead of their turn (see
 	// pipeline.go).
 	pipe *pipeline
@@ -157,7 +161,7 @@ func newRoom(id ID, gen int64, key Key, historyLimit int) *room {
 		files:        newRoomFiles(0),
 		seen:         newSeenSet(seenLimit),
 		members:      make(map[MemberID]string),
-		batchers:     make(map[MemberID]bool),
+		olderPeers:   make(map[MemberID]bool),
 		heard:        make(map[MemberID]time.Time),
 		tags:         make(map[string]MemberID),
 		tentative:    make(map[MemberID]bool),
@@ -376,6 +380,10 @@ func (r *room) saved() SavedRoom {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sr := SavedRoom{ID: r.id, Generation: r.gen, Key: r.key.Bytes(), Notify: r.notify, Muted: r.notify == NotifyNone, JoinedAt: r.joinedAt, Marks: maps.Clone(r.savedMarks)}
+	for m := range r.olderPeers {
+		sr.OlderPeers = append(sr.OlderPeers, m)
+	}
+	slices.Sort(sr.OlderPeers)
 	if len(r.rec.Salt) > 0 {
 		kdf := r.rec.KDF
 		sr.Salt, sr.KDF, sr.Verifier = r.rec.Salt, &kdf, r.rec.Verifier
@@ -560,7 +568,7 @@ func (r *room) memberGone(tag string) bool {
 // retained copy the broker keeps, which comes on subscribing) tells where
 // the sender's sequence stands (learned): a message of its that claims to
 // be from before our join and is not past that is a replay (see admit).
-func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, now time.Time) (changed, learned bool) {
+func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, now time.Time) (changed, learned, olderLearned bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, listed := r.members[sender]
@@ -571,16 +579,18 @@ func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, 
 		r.tentative[sender] = true
 	}
 	changed = r.heardFrom(sender, tag, b.Name, now)
-	if b.Batches {
-		if len(r.batchers) >= maxMarks {
-			clear(r.batchers) // a flood of identities: sent alone until they speak again
-		}
-		r.batchers[sender] = true
-	} else {
-		delete(r.batchers, sender)
+	switch {
+	case b.Batches:
+		delete(r.olderPeers, sender)
+	case r.olderPeers[sender]:
+	case len(r.olderPeers) >= maxMarks:
+		r.manyOlder = true // a flood of identities: alone for good
+	default:
+		r.olderPeers[sender] = true
+		olderLearned = true
 	}
 	if retained || b.Run == 0 {
-		return changed, false
+		return changed, false, olderLearned
 	}
 	if len(r.floors) >= maxMarks {
 		clear(r.floors) // a flood of identities; the hold is short anyway
@@ -588,19 +598,18 @@ func (r *room) presenceFrom(sender MemberID, tag string, b body, retained bool, 
 	if fl := r.floors[sender]; b.Run > fl.Run || b.Run == fl.Run && b.Seq > fl.Seq {
 		r.floors[sender] = Mark{Run: b.Run, Seq: b.Seq}
 	}
-	return changed, true
+	return changed, true, olderLearned
 }
 
-// batching reports whether every other member present opens batches.
-func (r *room) batching(self MemberID) bool {
+// batching reports whether our messages may go in batches: no member
+// seen in the room (present or away) is known not to open them, and the
+// presences that the broker keeps have had time to come since the
+// session opened (a member away is known only from them, or from the
+// state file).
+func (r *room) batching(now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for m := range r.members {
-		if m != self && !r.batchers[m] {
-			return false
-		}
-	}
-	return true
+	return len(r.olderPeers) == 0 && !r.manyOlder && !now.Before(r.holdUntil)
 }
 
 // dropTentative drops the members listed only from retained copies, and

@@ -46,13 +46,18 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 	if err := s.startOwnRun(r, run); err != nil {
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
-	if r.batching(s.me) {
+	if r.batching(time.Now()) {
 		return s.sendTogether(ctx, r, m, run)
 	}
 	seq, sess := r.nextOwn(m.ID)
 	b := body{Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq}
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, b)
+	if err == nil && len(payload) > olderPayloadBytes {
+		err = fmt.Errorf("%w: this text takes %d bytes sealed, and a member's older SunOye takes at most %d (fewer characters that JSON escapes, such as < > & and control characters, would fit)",
+			ErrTooLong, len(payload), olderPayloadBytes)
+	}
 	if err != nil {
+		r.unsend(m.ID)
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
 	r.sealedOwn(payload, b)

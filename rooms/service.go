@@ -72,6 +72,10 @@ type SavedRoom struct {
 	// message from a new one across restarts and crashes (see Mark).
 	JoinedAt int64             `json:"joined_at,omitempty"`
 	Marks    map[MemberID]Mark `json:"marks,omitempty"`
+	// OlderPeers are the members seen in the room whose SunOye does not
+	// open batches: while any is still a member — even away, its broker
+	// session queueing for it — our messages go alone (see batch.go).
+	OlderPeers []MemberID `json:"older_peers,omitempty"`
 }
 
 // level returns the saved room's notification level.

@@ -27,6 +27,7 @@ type attachOptions struct {
 	notify   NotifyLevel
 	joinedAt int64             // SavedRoom.JoinedAt; now if zero
 	marks    map[MemberID]Mark // SavedRoom.Marks
+	older    []MemberID        // SavedRoom.OlderPeers
 }
 
 // attach opens the room's broker session, announces this member, and adds
@@ -40,6 +41,9 @@ func (s *Service) attach(ctx context.Context, id ID, gen int64, key Key, opt att
 	r.notify = cmp.Or(opt.notify, NotifyAll)
 	r.joinedAt = cmp.Or(opt.joinedAt, now.UnixMilli())
 	r.marks = marksFrom(opt.marks)
+	for _, m := range opt.older {
+		r.olderPeers[m] = true
+	}
 	for m := range opt.marks {
 		r.prior[m] = true
 	}
@@ -291,7 +295,7 @@ func (s *Service) handle(r *room, in *inbound, alone bool) {
 				return
 			case typeWant:
 				if sender != s.me {
-					s.onWant(r, b)
+					s.onWant(r, sender, b)
 				}
 				in.handled()
 				return
@@ -527,7 +531,10 @@ func (s *Service) onPresence(r *room, tag string, p Packet) error {
 	if sender == s.me {
 		return nil // our own, echoed
 	}
-	changed, learn := r.presenceFrom(sender, tag, b, p.Retained, time.Now())
+	changed, learn, older := r.presenceFrom(sender, tag, b, p.Retained, time.Now())
+	if older {
+		s.save() // so that it is still known after a restart, while it is away
+	}
 	if changed {
 		s.hub.emit(Event{Kind: EventMembers, Room: r.id})
 	}

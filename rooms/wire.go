@@ -33,6 +33,10 @@ const (
 	// MaxTextBytes, a name and the framing fit with room to spare, even
 	// with every character of the text escaped in JSON (six bytes for one).
 	MaxPayloadBytes = 32 * 1024
+	// olderPayloadBytes was MaxPayloadBytes before batches: a member whose
+	// SunOye predates them drops anything larger, so a message for a room
+	// with such a member (see room.batching) must stay within it.
+	olderPayloadBytes = 16 * 1024
 	// MaxNameRunes bounds display names.
 	MaxNameRunes = 64
 	sigContext   = "sunoye/v1 sig\x00"
