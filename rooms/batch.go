@@ -71,12 +71,21 @@ type sending struct {
 
 // outbox is a room's messages waiting to be sealed. One caller at a time
 // seals: it takes the messages at the head of the queue, and once they
-// are sealed hands the sealing over to the next message waiting, if any.
+// are sealed hands the sealing over to the next message waiting, if any —
+// at once while fewer than maxOnTheWay payloads are on their way to the
+// broker, else when one of those arrives.
 type outbox struct {
 	mu      sync.Mutex
 	queue   []*outgoing
-	sealing bool // a caller is sealing; without one the queue is empty
+	sealing bool // a caller seals, or the sealing waits (parked); without either the queue is empty
+	onWay   int  // payloads sealed and not yet taken by the broker
+	parked  bool // the sealing waits for one of them
 }
+
+// maxOnTheWay bounds a room's payloads on their way to the broker, from
+// the outbox: two, so that one is sealed while another travels, and the
+// messages sent meanwhile gather for the next.
+const maxOnTheWay = 2
 
 // add queues o, and reports whether its caller seals next (no one does).
 func (b *outbox) add(o *outgoing) (lead bool) {
@@ -139,11 +148,40 @@ func (b *outbox) waiting() int {
 	return len(b.queue)
 }
 
+// sealed records a payload sealed and on its way, and hands the sealing
+// over unless maxOnTheWay are.
+func (b *outbox) sealed() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.onWay++
+	if b.onWay >= maxOnTheWay {
+		b.parked = true
+		return
+	}
+	b.handOverLocked()
+}
+
+// arrived records a payload taken by the broker (or given up), and hands
+// the sealing over if it waited for that.
+func (b *outbox) arrived() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.onWay--
+	if b.parked {
+		b.parked = false
+		b.handOverLocked()
+	}
+}
+
 // handOver asks the caller of the oldest waiting message to seal next,
 // or ends the sealing if none waits.
 func (b *outbox) handOver() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.handOverLocked()
+}
+
+func (b *outbox) handOverLocked() {
 	if len(b.queue) == 0 {
 		b.sealing = false
 		return
@@ -199,10 +237,11 @@ func (s *Service) sendTogether(ctx context.Context, r *room, m Message, run uint
 }
 
 // sealNext seals the messages at the head of r's outbox, the caller's
-// first among them, into one payload, publishes it, and once the broker
-// has it (or the publish has ended otherwise) hands the sealing over: the
-// messages sent while a payload is on its way to the broker go together
-// in the next one, as a database commits the transactions that came
+// first among them, into one payload, and publishes it. It hands the
+// sealing over once the payload is sealed if fewer than maxOnTheWay are
+// on their way, else once one has reached the broker (or its publish has
+// ended otherwise): the messages sent meanwhile go together in the next
+// payload, as a database commits together the transactions that came
 // while it wrote the last (group commit). A lone message is published on the caller's
 // goroutine, bounded by its ctx, as Send always did; a batch outlives its
 // sealer's ctx (the others in it have their own), bounded by maxSendWait,
@@ -247,24 +286,26 @@ func (s *Service) sealNext(ctx context.Context, r *room, run uint64) {
 	for _, o := range items[1:] {
 		o.ready <- struct{}{}
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		sent.err = err
 		close(sent.done)
 		r.out.handOver()
-	case len(items) == 1 && ctx.Err() == nil:
+		return
+	}
+	r.out.sealed()
+	if len(items) == 1 && ctx.Err() == nil {
 		sent.err = sess.Publish(ctx, Packet{Topic: r.topics.messages, Payload: payload})
 		close(sent.done)
-		r.out.handOver()
-	default:
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxSendWait)
-		go func() {
-			defer cancel()
-			sent.err = sess.Publish(pctx, Packet{Topic: r.topics.messages, Payload: payload})
-			close(sent.done)
-			r.out.handOver()
-		}()
+		r.out.arrived()
+		return
 	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxSendWait)
+	go func() {
+		defer cancel()
+		sent.err = sess.Publish(pctx, Packet{Topic: r.topics.messages, Payload: payload})
+		close(sent.done)
+		r.out.arrived()
+	}()
 }
 
 // openBatch opens the messages of a batch.
