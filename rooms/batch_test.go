@@ -393,6 +393,34 @@ func TestOutbox(t *testing.T) {
 	if g.state != leading || b.withdraw(g) {
 		t.Error("the next sealer could be taken back")
 	}
+
+	// Payloads on their way: the sealing passes on at once while fewer
+	// than maxOnTheWay travel, else when one arrives.
+	var w outbox
+	h, i, j := msg("h"), msg("i"), msg("j")
+	w.add(h)
+	w.take("Asha")
+	w.add(i)
+	w.sealed() // h's payload: one on its way
+	select {
+	case <-i.ready:
+	default:
+		t.Fatal("with one payload on its way, the sealing did not pass on")
+	}
+	w.take("Asha")
+	w.add(j)
+	w.sealed() // i's: two
+	select {
+	case <-j.ready:
+		t.Fatal("with two payloads on their way, the sealing passed on")
+	default:
+	}
+	w.arrived()
+	select {
+	case <-j.ready:
+	default:
+		t.Fatal("a payload arrived, and the sealing did not pass on")
+	}
 }
 
 // jsonLen bounds what encoding/json writes for any text.
