@@ -259,7 +259,7 @@ func (s *Service) sealNext(ctx context.Context, r *room, run uint64) {
 	for i, o := range items {
 		o.seq, sess = r.nextOwn(o.m.ID)
 		o.sent = sent
-		bodies[i] = body{Type: typeMessage, ID: o.m.ID, Name: o.m.Name, TS: o.m.Time.UnixMilli(), Text: o.m.Text, Run: run, Seq: o.seq}
+		bodies[i] = ownBody(o.m, run, o.seq)
 	}
 	var err error
 	if len(items) == 1 {

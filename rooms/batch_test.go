@@ -441,20 +441,14 @@ func TestJSONLen(t *testing.T) {
 }
 
 // A send whose caller gives up while its message still waits in the
-// outbox is not sent at all, and says so.
+// outbox (behind a sealer that never ends) is not sent at all, and says so.
 func TestSendGivenUpBeforeSealed(t *testing.T) {
-	_, err := (&Service{}).sendTogetherGivenUp()
+	r := &room{id: "123456"}
+	r.out.add(&outgoing{ready: make(chan struct{}, 1)}) // the sealer
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := (&Service{}).sendTogether(ctx, r, Message{Text: "x"}, 1)
 	if err == nil || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not sent") {
 		t.Errorf("err = %v", err)
 	}
-}
-
-// sendTogetherGivenUp queues a message behind a sealer that never ends,
-// with a ctx already cancelled.
-func (s *Service) sendTogetherGivenUp() (Message, error) {
-	r := &room{id: "123456"}
-	r.out.add(&outgoing{ready: make(chan struct{}, 1)}) // the sealer
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return s.sendTogether(ctx, r, Message{Text: "x"}, 1)
 }

@@ -486,25 +486,16 @@ func TestFileMissingPiecesAskedAgain(t *testing.T) {
 		}
 		return publish()
 	}}
-	reg := newMemRegistry()
-	asha, _ := newTestService(t, "Asha", reg, b)
-	bilal, _ := newTestService(t, "Bilal", reg, b)
-	inv, err := asha.Create(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bilal.Join(t.Context(), inv.Room, inv.Password); err != nil {
-		t.Fatal(err)
-	}
+	asha, bilal, room := newChatPair(t, b)
 	data := pngBytes(t, 3*pieceBytes+17)
-	m, err := asha.SendFile(t.Context(), inv.Room, "cat.png", data, "")
+	m, err := asha.SendFile(t.Context(), room, "cat.png", data, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	deadline := time.Now().Add(pieceDeadline)
 	for {
-		h, _ := bilal.History(inv.Room)
+		h, _ := bilal.History(room)
 		if len(h) == 1 {
 			break
 		}
@@ -514,13 +505,13 @@ func TestFileMissingPiecesAskedAgain(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("two of four pieces lost: the file arrived after %v (asked again after %v)", time.Since(start).Round(time.Millisecond), wantAfter)
-	if _, got, err := bilal.File(inv.Room, m.ID); err != nil || !bytes.Equal(got, data) {
+	if _, got, err := bilal.File(room, m.ID); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Bilal's copy: %d bytes, %v", len(got), err)
 	}
 	if n := large.Load(); n != 5 {
 		t.Errorf("%d large pieces published in all, want 5: the 3 (the fourth is small), and the 2 lost again", n)
 	}
-	if in, _ := bilal.Room(inv.Room); in.Rejected != 0 || in.FilesDropped != 0 {
+	if in, _ := bilal.Room(room); in.Rejected != 0 || in.FilesDropped != 0 {
 		t.Errorf("Bilal counted %d rejected, %d files dropped", in.Rejected, in.FilesDropped)
 	}
 }

@@ -50,7 +50,7 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		return s.sendTogether(ctx, r, m, run)
 	}
 	seq, sess := r.nextOwn(m.ID)
-	b := body{Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: text, Run: run, Seq: seq}
+	b := ownBody(m, run, seq)
 	payload, err := seal(r.aead, r.topics.messages, s.cfg.Identity, b)
 	if err == nil && len(payload) > olderPayloadBytes {
 		err = fmt.Errorf("%w: this text takes %d bytes sealed, and a member's older SunOye takes at most %d (fewer characters that JSON escapes, such as < > & and control characters, would fit)",
@@ -73,6 +73,11 @@ func (s *Service) Send(ctx context.Context, id ID, text string) (Message, error)
 		return Message{}, fmt.Errorf("send to room %s: %w", id, err)
 	}
 	return m, nil
+}
+
+// ownBody is the body of our message m, number seq of run.
+func ownBody(m Message, run, seq uint64) body {
+	return body{Type: typeMessage, ID: m.ID, Name: m.Name, TS: m.Time.UnixMilli(), Text: m.Text, Run: run, Seq: seq}
 }
 
 // confirmSent shows our message m, number seq of run, which the broker

@@ -384,19 +384,28 @@ func openMessage(r *room, payload []byte) (MemberID, body, error) {
 // shows it if no showLoop is under way: a lone message from the session,
 // nothing behind it, shown without a hand-off.
 func (s *Service) show(r *room, sender MemberID, b body, handled func(), here bool) {
-	m := Message{
-		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
-		Time: time.UnixMilli(b.TS), Own: sender == s.me, File: b.File.info(),
-	}
 	// On disk before on screen: after a crash it is still known as shown.
 	// The room's showLoop writes the marks once for every batch that came
 	// while it wrote the last.
-	if r.queueShow(m, sender, b, handled, time.Now()) {
-		if here {
-			s.showLoop(r)
-		} else {
-			go s.showLoop(r)
-		}
+	if r.queueShow(s.messageOf(r, sender, b), sender, b, handled, time.Now()) {
+		s.startShowing(r, here)
+	}
+}
+
+// messageOf is message b of sender in r, as it is shown.
+func (s *Service) messageOf(r *room, sender MemberID, b body) Message {
+	return Message{
+		ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
+		Time: time.UnixMilli(b.TS), Own: sender == s.me, File: b.File.info(),
+	}
+}
+
+// startShowing runs r's showLoop, on the caller's goroutine with here.
+func (s *Service) startShowing(r *room, here bool) {
+	if here {
+		s.showLoop(r)
+	} else {
+		go s.showLoop(r)
 	}
 }
 
@@ -413,20 +422,12 @@ func (s *Service) showAll(r *room, sender MemberID, bodies []body, handled func(
 	start := false
 	now := time.Now()
 	for _, b := range bodies {
-		m := Message{
-			ID: b.ID, Room: r.id, Sender: sender, Name: b.Name, Text: b.Text,
-			Time: time.UnixMilli(b.TS), Own: sender == s.me,
-		}
-		if r.queueShow(m, sender, b, each, now) {
+		if r.queueShow(s.messageOf(r, sender, b), sender, b, each, now) {
 			start = true
 		}
 	}
 	if start {
-		if here {
-			s.showLoop(r)
-		} else {
-			go s.showLoop(r)
-		}
+		s.startShowing(r, here)
 	}
 }
 
